@@ -1,0 +1,60 @@
+/**
+ * Driver for an embedded PGlite database. PGlite is one session: `session()` is the instance itself.
+ * @module
+ */
+import type { Driver, Queryable } from "./driver.ts";
+
+/** The part of a PGlite instance (or transaction) we use. */
+export interface PGliteLike {
+  exec(script: string): Promise<unknown>;
+  query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  transaction?<T>(fn: (tx: PGliteLike) => Promise<T>): Promise<T>;
+}
+
+/**
+ * True when `db` looks like a PGlite instance.
+ *
+ * @example
+ * ```ts
+ * isPGlite(new PGlite()); // true
+ * ```
+ */
+export function isPGlite(db: unknown): db is PGliteLike {
+  const d = db as Record<string, unknown>;
+  return typeof db === "object" && db !== null && typeof d.exec === "function" && typeof d.query === "function" &&
+    typeof d.transaction === "function" && typeof d.dumpDataDir === "function";
+}
+
+function queryable(db: PGliteLike): Queryable {
+  return {
+    async exec(script) {
+      await db.exec(script);
+    },
+    async query<Row>(text: string, params: unknown[] = []) {
+      return (await db.query<Row>(text, params)).rows;
+    },
+  };
+}
+
+/**
+ * Wraps a PGlite instance.
+ *
+ * @example
+ * ```ts
+ * const driver = pgliteDriver(await PGlite.create());
+ * ```
+ */
+export function pgliteDriver(db: PGliteLike): Driver {
+  const self = queryable(db);
+  return {
+    name: "pglite",
+    embedded: true,
+    ...self,
+    transaction(fn) {
+      return db.transaction!((tx) => fn(queryable(tx)));
+    },
+    session(fn) {
+      return fn(self);
+    },
+  };
+}

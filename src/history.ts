@@ -1,0 +1,116 @@
+/**
+ * The version table: create (or upgrade the Go package's), read, record, remove.
+ * Compatible with `orchwf_migrations` as the Go `orchwf/migrate` created it; our extra columns are added in place.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Queryable } from "./drivers/driver.ts";
+import type { Migration } from "./migration.ts";
+import { checksum } from "./migration.ts";
+import { qualifiedName, quoteIdent } from "./sql-text.ts";
+
+/** One row of the version table. */
+export interface AppliedRow {
+  version: string;
+  description: string | null;
+  /** Null for rows written by the Go package, which kept no checksum: accepted as they are. */
+  checksum: string | null;
+  appliedAt: Date | null;
+  executionMs: number | null;
+  /** A no-transaction migration failed half way: the database needs a person. */
+  dirty: boolean;
+}
+
+/** Columns this tool adds to the Go package's table, with their definitions. */
+const EXTRA_COLUMNS: Record<string, string> = {
+  checksum: "TEXT",
+  execution_ms: "INTEGER",
+  dirty: "BOOLEAN NOT NULL DEFAULT false",
+};
+
+/**
+ * The version table of one (schema, table) pair.
+ *
+ * @example
+ * ```ts
+ * const history = new History(undefined, "orchwf_migrations");
+ * const rows = await history.read(driver);
+ * ```
+ */
+export class History {
+  /** Quoted, possibly schema-qualified table name. */
+  readonly qualified: string;
+  /** Advisory lock key (a bigint as decimal text) shared by every runner of this table. */
+  readonly lockKey: string;
+
+  constructor(readonly schema: string | undefined, readonly table: string) {
+    this.qualified = qualifiedName(schema, table);
+    const digest = createHash("sha256").update(`orchwf-migrate\0${schema ?? ""}\0${table}`).digest();
+    this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
+  }
+
+  /** True when the table exists and has every column we need (the common, fast path). */
+  async isReady(q: Queryable): Promise<boolean> {
+    const rows = await q.query<{ attname: string }>(
+      "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+      [this.qualified],
+    );
+    const have = new Set(rows.map((r) => r.attname));
+    return have.has("version") && Object.keys(EXTRA_COLUMNS).every((c) => have.has(c));
+  }
+
+  /** Creates the table, or adds our columns to the Go package's. Run under the migration lock. */
+  async ensure(q: Queryable): Promise<void> {
+    const schema = this.schema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)};\n`;
+    const extra = Object.entries(EXTRA_COLUMNS);
+    await q.exec(
+      `${schema}CREATE TABLE IF NOT EXISTS ${this.qualified} (
+  version VARCHAR(255) PRIMARY KEY,
+  description TEXT,
+  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+${extra.map(([name, type]) => `  ${name} ${type}`).join(",\n")}
+);
+ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT EXISTS ${name} ${type}`).join(", ")};`,
+    );
+  }
+
+  /** Every recorded version; none when the table does not exist yet (reading never creates it). */
+  async read(q: Queryable): Promise<AppliedRow[]> {
+    const [exists] = await q.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [this.qualified]);
+    if (!exists.ok) return [];
+    return this.readExisting(q);
+  }
+
+  /** Like `read`, for when the table is known to exist (inside the locked transaction). */
+  async readExisting(q: Queryable): Promise<AppliedRow[]> {
+    const rows = await q.query<{
+      version: string;
+      description: string | null;
+      checksum: string | null;
+      applied_at: Date | string | null;
+      execution_ms: number | null;
+      dirty: boolean | null;
+    }>(`SELECT version, description, checksum, applied_at, execution_ms, dirty FROM ${this.qualified}`);
+    return rows.map((r) => ({
+      version: r.version,
+      description: r.description,
+      checksum: r.checksum,
+      appliedAt: r.applied_at === null ? null : new Date(r.applied_at),
+      executionMs: r.execution_ms === null ? null : Number(r.execution_ms),
+      dirty: r.dirty === true,
+    }));
+  }
+
+  /** Records `migration` as applied (or, with `dirty`, as failed half way outside a transaction). */
+  async record(q: Queryable, migration: Migration, executionMs: number, dirty = false): Promise<void> {
+    await q.query(
+      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, $4, $5)`,
+      [migration.version, migration.description, checksum(migration.up), Math.round(executionMs), dirty],
+    );
+  }
+
+  /** Forgets `version` (after its down ran). */
+  async remove(q: Queryable, version: string): Promise<void> {
+    await q.query(`DELETE FROM ${this.qualified} WHERE version = $1`, [version]);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `@orchwf/migrate`: PostgreSQL schema migrations for OrchWF and any SQL-file project,
+ * on postgres.js or embedded PGlite, under Bun, Deno and Node.
+ *
+ * @example
+ * ```ts
+ * import postgres from "postgres";
+ * import { quickSetup } from "@orchwf/migrate";
+ * await quickSetup(postgres(process.env.DATABASE_URL!));
+ * ```
+ * @module
+ */
+export { orchwfMigrations } from "./builtin.ts";
+export { Deadline, type RunOptions } from "./deadline.ts";
+export { type Database, toDriver } from "./drivers/detect.ts";
+export type { Driver, Queryable } from "./drivers/driver.ts";
+export {
+  codeFrame,
+  ConnectionError,
+  type ErrorCode,
+  locate,
+  MigrationError,
+  SqlError,
+  type SqlErrorLocation,
+} from "./errors.ts";
+export { type AppliedRow, History } from "./history.ts";
+export { loadMigrations } from "./load.ts";
+export {
+  checksum,
+  compareVersions,
+  type FileDirectives,
+  type Migration,
+  migrationFromFiles,
+  type ParsedFileName,
+  parseFileName,
+  readDirectives,
+  validateMigrations,
+} from "./migration.ts";
+export {
+  type Logger,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationEvent,
+  type MigrationPlan,
+  type MigrationRun,
+  Migrator,
+  type MigratorOptions,
+  type RollbackOptions,
+  type RollbackResult,
+  type StatusReport,
+  toConnectionError,
+} from "./migrator.ts";
+export { type MigrationState, type StatusEntry } from "./plan.ts";
+export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
+export { splitStatements, type Statement } from "./split.ts";

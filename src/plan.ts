@@ -1,0 +1,144 @@
+/**
+ * Pure planning: (available migrations, version table rows) -> state of each version, what to run.
+ * No I/O, so every rule here is tested without a database.
+ * @module
+ */
+import { MigrationError } from "./errors.ts";
+import type { AppliedRow } from "./history.ts";
+import { checksum, compareVersions, type Migration } from "./migration.ts";
+
+/** State of one version: in the table and unchanged, not yet run, changed since it ran, run but gone, failed half way. */
+export type MigrationState = "applied" | "pending" | "modified" | "missing" | "failed";
+
+/** One line of `status()`. JSON-stable: fields are only ever added. */
+export interface StatusEntry {
+  version: string;
+  description: string;
+  state: MigrationState;
+  /** ISO 8601, or null when not applied. */
+  appliedAt: string | null;
+  executionMs: number | null;
+}
+
+/** A migration lined up with its version-table row, if any. */
+interface Joined {
+  version: string;
+  migration?: Migration;
+  row?: AppliedRow;
+}
+
+/** Versions compare by number ("001" is "1"), as they are ordered. */
+const key = (version: string): string => BigInt(version).toString();
+
+function join(available: readonly Migration[], applied: readonly AppliedRow[]): Joined[] {
+  const byKey = new Map<string, Joined>();
+  for (const m of available) byKey.set(key(m.version), { version: m.version, migration: m });
+  for (const row of applied) {
+    const k = /^\d+$/.test(row.version) ? key(row.version) : row.version;
+    const j = byKey.get(k);
+    if (j) j.row = row;
+    else byKey.set(k, { version: row.version, row });
+  }
+  return [...byKey.values()].sort((a, b) => compareLoose(a.version, b.version));
+}
+
+/** Versions from the database may be anything; digits sort numerically, the rest after them. */
+function compareLoose(a: string, b: string): number {
+  const da = /^\d+$/.test(a);
+  const db = /^\d+$/.test(b);
+  if (da && db) return compareVersions(a, b);
+  if (da !== db) return da ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function stateOf(j: Joined): MigrationState {
+  if (!j.row) return "pending";
+  if (j.row.dirty) return "failed";
+  if (!j.migration) return "missing";
+  if (j.row.checksum !== null && j.row.checksum !== checksum(j.migration.up)) return "modified";
+  return "applied";
+}
+
+/**
+ * The state of every version known to the files or the table, in version order.
+ *
+ * @example
+ * ```ts
+ * statusEntries(orchwfMigrations, []); // [{ version: "001", state: "pending", ... }]
+ * ```
+ */
+export function statusEntries(available: readonly Migration[], applied: readonly AppliedRow[]): StatusEntry[] {
+  return join(available, applied).map((j) => ({
+    version: j.version,
+    description: j.migration?.description ?? j.row?.description ?? "",
+    state: stateOf(j),
+    appliedAt: j.row?.appliedAt?.toISOString() ?? null,
+    executionMs: j.row?.executionMs ?? null,
+  }));
+}
+
+/**
+ * Migrations not yet applied, lowest first, up to and including `to` when given.
+ *
+ * @example
+ * ```ts
+ * pendingMigrations(list, rows, "005").map((m) => m.version);
+ * ```
+ */
+export function pendingMigrations(
+  available: readonly Migration[],
+  applied: readonly AppliedRow[],
+  to?: string,
+): Migration[] {
+  if (to !== undefined) requireKnown(available, to);
+  return join(available, applied)
+    .filter((j) => j.migration && !j.row && (to === undefined || compareVersions(j.version, to) <= 0))
+    .map((j) => j.migration!);
+}
+
+/**
+ * Applied versions to roll back, highest first: `steps` of them, or all above `to` ("0" for all).
+ * Refuses up front (nothing is run) when one of them has no down script or no file.
+ *
+ * @example
+ * ```ts
+ * rollbackTargets(list, rows, { steps: 2 }).map((m) => m.version); // ["003", "002"]
+ * ```
+ */
+export function rollbackTargets(
+  available: readonly Migration[],
+  applied: readonly AppliedRow[],
+  options: { steps?: number; to?: string },
+): Migration[] {
+  if (options.to !== undefined && options.to !== "0") requireKnown(available, options.to);
+  const done = join(available, applied).filter((j) => j.row).reverse();
+  const chosen = options.to !== undefined
+    ? done.filter((j) => compareLoose(j.version, options.to!) > 0)
+    : done.slice(0, options.steps ?? 1);
+  return chosen.map((j) => {
+    if (!j.migration) {
+      throw new MigrationError(
+        "UNKNOWN_VERSION",
+        `version ${j.version} is recorded as applied but no migration has that version, so it cannot be rolled back; restore its files or pass the directory that has them`,
+        { version: j.version },
+      );
+    }
+    if (j.migration.down === undefined) {
+      const file = j.migration.source?.up?.replace(/\.up\.sql$/, ".down.sql");
+      throw new MigrationError(
+        "MISSING_DOWN",
+        `migration ${j.version} (${j.migration.description}) has no down script${file ? ` (${file} does not exist)` : ""}; nothing was rolled back`,
+        { version: j.version, file },
+      );
+    }
+    return j.migration;
+  });
+}
+
+function requireKnown(available: readonly Migration[], version: string): void {
+  if (!/^\d+$/.test(version) || !available.some((m) => key(m.version) === key(version))) {
+    throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(version)}: no migration has that version`, {
+      version,
+    });
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Building SQL text safely from names: every identifier we put into SQL goes through here.
+ * @module
+ */
+
+/**
+ * Quotes a Postgres identifier, so any table or schema name is safe and exact.
+ *
+ * @example
+ * ```ts
+ * quoteIdent('my "odd" table'); // "\"my \"\"odd\"\" table\""
+ * ```
+ */
+export function quoteIdent(name: string): string {
+  if (name.length === 0 || name.includes("\0")) throw new TypeError(`invalid identifier ${JSON.stringify(name)}`);
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * `"schema"."table"`, or just `"table"` when no schema is given (then the search_path decides).
+ *
+ * @example
+ * ```ts
+ * qualifiedName("app", "orchwf_migrations"); // "\"app\".\"orchwf_migrations\""
+ * ```
+ */
+export function qualifiedName(schema: string | undefined, table: string): string {
+  return schema === undefined ? quoteIdent(table) : `${quoteIdent(schema)}.${quoteIdent(table)}`;
+}
