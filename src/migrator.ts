@@ -247,9 +247,10 @@ export class Migrator {
     const settings = [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`];
     if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
     if (this.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
-    await tx.exec(settings.join(";\n"));
+    // One round trip for the settings and the lock: the key is our own decimal bigint, safe to inline.
+    settings.push(`SELECT pg_advisory_xact_lock('${this.history.lockKey}'::bigint)`);
     try {
-      await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]);
+      await tx.exec(settings.join(";\n"));
     } catch (err) {
       throw this.lockError(err, deadline);
     }
