@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { Queryable } from "./drivers/driver.ts";
 import type { Migration } from "./migration.ts";
 import { checksum } from "./migration.ts";
-import { qualifiedName, quoteIdent } from "./sql-text.ts";
+import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
 
 /** One row of the version table. */
 export interface AppliedRow {
@@ -123,6 +123,16 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
       `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, $4, $5)`,
       [migration.version, migration.description, checksum(migration.up), Math.round(executionMs), dirty],
     );
+  }
+
+  /**
+   * `record` as SQL text, appended to the migration's own script so both go in one round trip. The execution
+   * time is measured by the server: from the script's arrival (statement_timestamp()) to this statement.
+   */
+  recordStatement(migration: Migration): string {
+    const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
+    return `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, ` +
+      `round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000), false)`;
   }
 
   /** Forgets `version` (after its down ran). */

@@ -264,8 +264,7 @@ export class Migrator {
       this.refuseFailed(rows);
       const next = pendingMigrations(this.migrations, rows, to)[0];
       if (!next || next.transaction === false) return { next };
-      const durationMs = await this.run(tx, next, "up", deadline);
-      await this.history.record(tx, next, durationMs);
+      const durationMs = await this.run(tx, next, "up", deadline, this.history.recordStatement(next));
       return { next, durationMs };
     });
     if (!outcome.next) return undefined;
@@ -337,13 +336,20 @@ export class Migrator {
     });
   }
 
-  /** Runs one direction of a migration in the current transaction; returns its duration. */
-  private async run(tx: Queryable, m: Migration, direction: "up" | "down", deadline: Deadline): Promise<number> {
+  /**
+   * Runs one direction of a migration in the current transaction; returns its duration. `then` (the history
+   * row) goes in the same round trip, after the script: error positions inside the script are unchanged.
+   */
+  private async run(tx: Queryable, m: Migration, direction: "up" | "down", deadline: Deadline, then?: string): Promise<number> {
     this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
     const script = direction === "up" ? m.up : m.down!;
     const started = performance.now();
     try {
-      await tx.exec(script);
+      if (then !== undefined && endsOutsideQuotes(script)) await tx.exec(`${script}\n;\n${then}`);
+      else {
+        await tx.exec(script); // an unterminated quote or comment: let Postgres report it on the script alone
+        if (then !== undefined) await tx.exec(then);
+      }
     } catch (err) {
       throw this.sqlError(err, m, direction, script, 0, deadline);
     }
@@ -478,6 +484,11 @@ function locateStatement(script: string, offset: number, where?: string) {
   const lines = script.split("\n");
   const column = (lines[target - 1] ?? "").length - (lines[target - 1] ?? "").trimStart().length + 1;
   return locate(script, Array.from(lines.slice(0, target - 1).join("\n")).length + (target > 1 ? 1 : 0) + column);
+}
+
+/** True when `script` ends outside any quote, dollar quote or block comment, so "\n;" after it ends its last statement. */
+function endsOutsideQuotes(script: string): boolean {
+  return splitStatements(`${script}\n;\nSELECT`).at(-1)?.offset === script.length + 2;
 }
 
 /** In a whole-script error from a DO block, the offset of that DO statement when the script has only one. */

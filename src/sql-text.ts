@@ -27,3 +27,17 @@ export function quoteIdent(name: string): string {
 export function qualifiedName(schema: string | undefined, table: string): string {
   return schema === undefined ? quoteIdent(table) : `${quoteIdent(schema)}.${quoteIdent(table)}`;
 }
+
+/**
+ * Quotes a string as a Postgres literal, `E'…'` with quotes and backslashes doubled, so it is read the same
+ * whatever `standard_conforming_strings` says.
+ *
+ * @example
+ * ```ts
+ * quoteLiteral("it's"); // "E'it''s'"
+ * ```
+ */
+export function quoteLiteral(value: string): string {
+  if (value.includes("\0")) throw new TypeError("a SQL literal cannot hold a NUL character");
+  return `E'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+}

@@ -28,7 +28,7 @@ test("bench script runs every contender on a small workload and writes its table
       assert.match(md, new RegExp(`\\| ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\| [0-9.]+ \\|`), `row for ${name}`);
     }
     assert.match(md, /## Machine/);
-    assert.match(md, /migration script \| 20 \|/);
+    assert.match(md, /migration script[^|]* \| 20 \|/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

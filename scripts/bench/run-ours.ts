@@ -22,6 +22,8 @@ function note(kind: string, ms: number): void {
 /** A label for a statement: its first words, with the migration's own SQL as "migration script". */
 function kindOf(text: string, scripts: Set<string>): string {
   if (scripts.has(text)) return "migration script";
+  const appended = text.lastIndexOf("\n;\nINSERT INTO "); // the history row, sent with the script
+  if (appended >= 0 && scripts.has(text.slice(0, appended))) return "migration script + history INSERT";
   const head = text.trim().split(/\s+/).slice(0, 3).join(" ").replace(/\$\d+.*/, "");
   return head.length > 40 ? head.slice(0, 40) : head;
 }
