@@ -224,19 +224,17 @@ interface Row {
   extra?: string;
 }
 
-async function timeMigrations(server: Server, c: Contender, dirs: WorkloadDirs, o: Options): Promise<Row> {
-  const samples: Sample[] = [];
-  for (let i = 0; i < o.runs; i++) {
-    const db = await server.create();
-    try {
-      samples.push(runOnce(c.command(db.url, dirs)));
-      const tables = await server.tables(db.url);
-      if (tables !== expectedTables(o.n)) throw new Error(`${c.name} left ${tables} tables, expected ${expectedTables(o.n)}`);
-    } finally {
-      await server.drop(db.name);
-    }
+/** One timed run on a fresh database, checked: every table of the workload must be there. */
+async function timeMigration(server: Server, c: Contender, dirs: WorkloadDirs, n: number): Promise<Sample> {
+  const db = await server.create();
+  try {
+    const sample = runOnce(c.command(db.url, dirs));
+    const tables = await server.tables(db.url);
+    if (tables !== expectedTables(n)) throw new Error(`${c.name} left ${tables} tables, expected ${expectedTables(n)}`);
+    return sample;
+  } finally {
+    await server.drop(db.name);
   }
-  return { contender: c, samples };
 }
 
 async function timeStatus(server: Server, s: { setup: Contender; status: Contender }, dirs: WorkloadDirs, o: Options): Promise<Row> {
@@ -343,10 +341,14 @@ async function main(): Promise<void> {
   try {
     const dirs = writeWorkload(work, o.n);
     log(`workload: ${o.n} migrations in ${work}; ${o.runs} run(s) each`);
-    const migrateRows: Row[] = [];
-    for (const c of migrateContenders()) {
-      log(`migrate: ${c.name}`);
-      migrateRows.push(await timeMigrations(server, c, dirs, o));
+    // Round robin (run 1 of each, then run 2 of each, ...), so that the shared machine's load swings hit all alike.
+    const contenders = migrateContenders();
+    const migrateRows: Row[] = contenders.map((contender) => ({ contender, samples: [] }));
+    for (let run = 1; run <= o.runs; run++) {
+      for (const row of migrateRows) {
+        log(`migrate: ${row.contender.name} (run ${run}/${o.runs})`);
+        row.samples.push(await timeMigration(server, row.contender, dirs, o.n));
+      }
     }
     const statusRows: Row[] = [];
     for (const s of statusContenders()) {
