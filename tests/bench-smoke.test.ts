@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { postgresServerUrl } from "./helpers/postgres-server.ts";
 
-const root = resolve(import.meta.dirname, "..");
+const root = resolve(import.meta.dirname!, "..");
 
 test("bench script runs every contender on a small workload and writes its tables", { timeout: 120_000 }, async (t) => {
   const url = await postgresServerUrl();
