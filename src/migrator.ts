@@ -260,7 +260,7 @@ export class Migrator {
   private async applyNext(to: string | undefined, deadline: Deadline): Promise<MigrationRun | undefined> {
     const outcome = await this.driver.transaction(async (tx) => {
       await this.lock(tx, deadline);
-      const rows = await this.history.readExisting(tx);
+      const rows = await this.history.readVersions(tx);
       this.refuseFailed(rows);
       const pending = pendingMigrations(this.migrations, rows, to);
       const next = pending[0];

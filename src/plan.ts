@@ -21,17 +21,17 @@ export interface StatusEntry {
 }
 
 /** A migration lined up with its version-table row, if any. */
-interface Joined {
+interface Joined<Row extends { version: string } = AppliedRow> {
   version: string;
   migration?: Migration;
-  row?: AppliedRow;
+  row?: Row;
 }
 
 /** Versions compare by number ("001" is "1"), as they are ordered. */
 const key = (version: string): string => BigInt(version).toString();
 
-function join(available: readonly Migration[], applied: readonly AppliedRow[]): Joined[] {
-  const byKey = new Map<string, Joined>();
+function join<Row extends { version: string }>(available: readonly Migration[], applied: readonly Row[]): Joined<Row>[] {
+  const byKey = new Map<string, Joined<Row>>();
   for (const m of available) byKey.set(key(m.version), { version: m.version, migration: m });
   for (const row of applied) {
     const k = /^\d+$/.test(row.version) ? key(row.version) : row.version;
@@ -87,7 +87,7 @@ export function statusEntries(available: readonly Migration[], applied: readonly
  */
 export function pendingMigrations(
   available: readonly Migration[],
-  applied: readonly AppliedRow[],
+  applied: readonly { version: string }[], // only presence matters here
   to?: string,
 ): Migration[] {
   if (to !== undefined) requireKnown(available, to);
