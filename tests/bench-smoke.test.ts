@@ -33,3 +33,14 @@ test("bench script runs every contender on a small workload and writes its table
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("importing the package loads no PGlite code, so a Postgres-only run never pays for it", () => {
+  const loaded = (entry: string) => {
+    const code = `await import(${JSON.stringify(entry)}); console.log(Object.keys(require.cache).filter((k) => k.includes("@electric-sql")).length)`;
+    const r = spawnSync(join(root, "node_modules", ".bin", "bun"), ["-e", code], { encoding: "utf8", cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    return Number(r.stdout.trim());
+  };
+  assert.ok(loaded("@electric-sql/pglite") > 0, "the check sees PGlite when it is imported");
+  assert.equal(loaded(join(root, "src", "mod.ts")), 0);
+});
