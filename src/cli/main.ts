@@ -53,6 +53,20 @@ const GLOBAL_OPTIONS: [string, string][] = [
   ["-v, --version", "Print the version"],
 ];
 
+const ENVIRONMENT = [
+  "  ORCHWF_DB_URL   database URL when --db is not given",
+  "  DATABASE_URL    database URL when neither --db nor ORCHWF_DB_URL is given",
+  "                  (none of them: the embedded PGlite database in ./.orchwf/pgdata)",
+  "  NO_COLOR        no colours",
+].join("\n");
+
+const EXIT_CODES = [
+  "  0  ok",
+  "  1  failure (connection, SQL, drift, lock, timeout, ...)",
+  "  2  usage: unknown command or option, bad arguments",
+  "  3  migrations pending (status --exit-code)",
+].join("\n");
+
 /**
  * Runs the CLI on `args` (without the runtime and script) and returns the exit code.
  *
@@ -65,7 +79,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   const argv = goStyleFlags(args);
   const cli = cac("orchwf-migrate");
   for (const [flag, text] of GLOBAL_OPTIONS) cli.option(flag, text);
-  cli.help();
+  cli.help((sections) => [...sections, { title: "Environment", body: ENVIRONMENT }, { title: "Exit codes", body: EXIT_CODES }]);
   let action: ((ctx: Context) => Promise<number>) | undefined;
   const set = (fn: (ctx: Context) => Promise<number>) => () => {
     action = fn;
@@ -87,6 +101,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   cli.command("create <name>", "Write the next VERSION_name.up.sql / .down.sql pair into --dir (default ./migrations)")
     .action(set(create));
   cli.command("help", "Show this help").action(set(async () => {
+    cli.unsetMatchedCommand();
     cli.outputHelp();
     return EXIT.ok;
   }));

@@ -99,7 +99,8 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
       const retry = connection && options.waitUntil !== undefined && Date.now() + 500 < options.waitUntil;
       if (!retry) {
         await close().catch(() => {});
-        throw connection ?? err;
+        if (!connection) throw err;
+        throw new ConnectionError(`${connection.message} (${redactUrl(url)})`, err);
       }
       await new Promise((r) => setTimeout(r, 500));
     }
