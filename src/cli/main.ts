@@ -200,8 +200,21 @@ async function withMigrator<T>(ctx: Context, fn: (migrator: Migrator, db: OpenDa
   } finally {
     clearTimeout(timer);
     unhook?.();
-    await (db as OpenDatabase | undefined)?.close().catch(() => {});
+    const open = db as OpenDatabase | undefined;
+    if (open) await closeWithin(open, 5_000);
   }
+}
+
+/** Closes the database, but never hangs the exit on it (a timed-out query may still be running). */
+async function closeWithin(db: OpenDatabase, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    db.close().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 async function loadUserMigrations(ctx: Context): Promise<Migration[] | undefined> {
