@@ -9,7 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { createServer, connect, type Server } from "node:net";
 import { afterEach, describe, test } from "node:test";
+import { postgresEngine } from "./helpers/engines.ts";
 import { createMigration } from "../src/cli/create.ts";
 import { goStyleFlags, parseDuration, rawOption } from "../src/cli/options.ts";
 import { lockDirectory } from "../src/cli/pglite-lock.ts";
@@ -105,9 +107,9 @@ describe("user migrations, errors and drift", () => {
   test("--table, --schema and --lock-timeout reach the Migrator", LONG, async () => {
     const base = tempDir();
     const db = ["--db", `pglite:${join(base, "data")}`, "--lock-timeout", "10s"];
-    assert.equal((await cli(["up", ...db, "--table", "my_versions"])).code, 0);
-    const custom = JSON.parse((await cli(["status", ...db, "--table", "my_versions", "--json"])).stdout);
-    assert.equal(custom.table, '"my_versions"');
+    assert.equal((await cli(["up", ...db, "--schema", "app", "--table", "my_versions"])).code, 0);
+    const custom = JSON.parse((await cli(["status", ...db, "--schema", "app", "--table", "my_versions", "--json"])).stdout);
+    assert.equal(custom.table, '"app"."my_versions"');
     assert.equal(custom.pending, 0);
     assert.equal((await cli(["status", ...db, "--exit-code"])).code, 3); // the default table knows nothing of it
   });
@@ -158,6 +160,39 @@ describe("output", () => {
     const bad = await cli(["status", "--db", "mysql://root:Hunter2pw@h/db"]);
     assert.equal(bad.code, 2);
     assert.ok(!bad.stderr.includes("Hunter2pw"));
+  });
+});
+
+describe("--wait", () => {
+  test("retries connecting until the database accepts connections", LONG, async (t) => {
+    if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+    const d = await postgresEngine.open();
+    const target = new URL(d.url!);
+    let proxy: Server | undefined;
+    try {
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, "127.0.0.1", () => {
+          const { port } = probe.address() as { port: number };
+          probe.close(() => resolve(port));
+        });
+      });
+      const url = new URL(d.url!);
+      url.port = String(port);
+      const running = cli(["up", "--wait", "--timeout", "60s", "--db", url.toString(), "--json"]);
+      await new Promise((r) => setTimeout(r, 1500)); // the "database" starts later: nothing listens yet
+      proxy = createServer((socket) => {
+        const server = connect(Number(target.port || 5432), target.hostname);
+        socket.on("error", () => server.destroy());
+        server.on("error", () => socket.destroy());
+        socket.pipe(server).pipe(socket);
+      }).listen(port, "127.0.0.1");
+      const run = await running;
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(JSON.parse(run.stdout).current, "001");
+    } finally {
+      proxy?.close();
+      await d.close();
+    }
   });
 });
 
