@@ -75,8 +75,15 @@ const EXIT_CODES = [
  * const code = await main(["status", "--db", "pglite:memory"]);
  * ```
  */
-export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(args: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
   const argv = goStyleFlags(args);
+  // Everything printed goes through redaction: URL passwords, password= parameters, and the password itself.
+  const secrets: string[] = [];
+  const io: CliIo = {
+    ...rawIo,
+    stdout: (text) => rawIo.stdout(redactSecrets(text, secrets)),
+    stderr: (text) => rawIo.stderr(redactSecrets(text, secrets)),
+  };
   const cli = cac("orchwf-migrate");
   for (const [flag, text] of GLOBAL_OPTIONS) cli.option(flag, text);
   cli.help((sections) => [...sections, { title: "Environment", body: ENVIRONMENT }, { title: "Exit codes", body: EXIT_CODES }]);
@@ -128,14 +135,14 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
       io,
       c: palette(useColor({ isTTY: io.isTTY, env: io.env, flag: options.color !== false })),
       json,
-      secrets: [],
+      secrets,
       startedAt: Date.now(),
       timeoutMs: options.timeout === undefined ? 30_000 : parseDuration(rawOption(argv, "timeout") ?? options.timeout, "--timeout"),
       options: { ...options, n: cli.args[0] },
     };
     return await action!(ctx);
   } catch (err) {
-    return reportError(err, io, json, []);
+    return reportError(err, io, json, secrets);
   }
 }
 
@@ -163,6 +170,7 @@ function processIo(): CliIo {
 async function withMigrator<T>(ctx: Context, fn: (migrator: Migrator, db: OpenDatabase) => Promise<T>): Promise<T> {
   const migrations = await loadUserMigrations(ctx);
   const choice = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env);
+  ctx.secrets.push(...passwordOf(choice.url));
   if (choice.source === "default") {
     ctx.io.stderr(`no --db, ORCHWF_DB_URL or DATABASE_URL: using the embedded PGlite database in ./.orchwf/pgdata\n`);
   }
@@ -185,7 +193,7 @@ async function withMigrator<T>(ctx: Context, fn: (migrator: Migrator, db: OpenDa
         db = await openDatabase(choice.url, {
           waitUntil: ctx.options.wait ? deadline ?? Number.POSITIVE_INFINITY : undefined,
         });
-        ctx.secrets.push(...db.secrets);
+        ctx.secrets.push(...(db as OpenDatabase).secrets);
         unhook = releaseOnSignal(db.close);
         const migrator = new Migrator(db.db, {
           migrations,
@@ -202,6 +210,16 @@ async function withMigrator<T>(ctx: Context, fn: (migrator: Migrator, db: OpenDa
     unhook?.();
     const open = db as OpenDatabase | undefined;
     if (open) await closeWithin(open, 5_000);
+  }
+}
+
+/** The URL's password (decoded and as written), to mask wherever a driver might quote it. */
+function passwordOf(url: string): string[] {
+  try {
+    const raw = new URL(url).password;
+    return raw ? [...new Set([raw, decodeURIComponent(raw)])] : [];
+  } catch {
+    return [];
   }
 }
 
