@@ -53,3 +53,10 @@ export {
 export { type MigrationState, type StatusEntry } from "./plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./split.ts";
+
+// `deno run -A jsr:@orchwf/migrate status`, `bun src/mod.ts up`: the main module is the CLI.
+// Loaded only then, so importing the library never loads the CLI.
+if ((import.meta as { main?: boolean }).main) {
+  const { runCli } = await import("./cli/main.ts");
+  await runCli();
+}

@@ -1,0 +1,48 @@
+/**
+ * `create NAME`: the next pair of migration files in a directory.
+ * @module
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { MigrationError } from "../errors.ts";
+import { parseFileName } from "../migration.ts";
+import { usage } from "./options.ts";
+
+/** The files `create` wrote. */
+export interface CreatedMigration {
+  version: string;
+  up: string;
+  down: string;
+}
+
+/**
+ * Writes `VERSION_name.up.sql` and `.down.sql` in `dir`: VERSION is one more than the highest version
+ * there, as wide as the existing versions (3 digits in an empty directory). Refuses to overwrite.
+ *
+ * @example
+ * ```ts
+ * createMigration("./migrations", "add users"); // { version: "002", up: "migrations/002_add_users.up.sql", ... }
+ * ```
+ */
+export function createMigration(dir: string, name: string, now: Date = new Date()): CreatedMigration {
+  const slug = name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  if (!slug) throw usage(`create needs a NAME made of letters or digits, e.g. create add_users; got ${JSON.stringify(name)}`);
+  mkdirSync(dir, { recursive: true });
+  const versions = readdirSync(dir).map((f) => parseFileName(f)?.version).filter((v): v is string => v !== undefined);
+  const highest = versions.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n);
+  const width = versions.length > 0 ? Math.max(...versions.map((v) => v.length)) : 3;
+  const version = (highest + 1n).toString().padStart(width, "0");
+  const up = join(dir, `${version}_${slug}.up.sql`);
+  const down = join(dir, `${version}_${slug}.down.sql`);
+  for (const file of [up, down]) {
+    if (existsSync(file)) {
+      throw new MigrationError("INVALID_MIGRATION", `${file} already exists; nothing was written`, { version, file });
+    }
+  }
+  const stamp = now.toISOString().replace(/\.\d+Z$/, "Z");
+  const header = (direction: string, what: string) =>
+    `-- Migration ${version}: ${name.trim()} (${direction}), created ${stamp}\n-- ${what}\n`;
+  writeFileSync(up, header("up", "Write the SQL that applies this change."), { flag: "wx" });
+  writeFileSync(down, header("down", "Write the SQL that exactly reverses the up script."), { flag: "wx" });
+  return { version, up, down };
+}

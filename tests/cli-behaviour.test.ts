@@ -1,0 +1,237 @@
+/**
+ * CLI behaviour that does not depend on the runtime (run through Bun in a subprocess): usage errors and exit
+ * codes, --version, create, SQL errors with file:line:column, drift, the PGlite directory lock, colours,
+ * redaction, --table; plus the pieces in-process and the JSR dry run.
+ */
+import assert from "node:assert/strict";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { createServer, connect, type Server } from "node:net";
+import { afterEach, describe, test } from "node:test";
+import { postgresEngine } from "./helpers/engines.ts";
+import { createMigration } from "../src/cli/create.ts";
+import { goStyleFlags, parseDuration, rawOption } from "../src/cli/options.ts";
+import { lockDirectory } from "../src/cli/pglite-lock.ts";
+import { chooseDatabase } from "../src/cli/resolve-db.ts";
+import { VERSION } from "../src/cli/version.ts";
+import { redactSecrets, redactText, redactUrl } from "../src/redact.ts";
+import { bunRunner, cleanEnv, denoBin, root, runWith } from "./helpers/cli.ts";
+
+const LONG = { timeout: 180_000 };
+const cli = (args: string[], options?: Parameters<typeof runWith>[2]) => runWith(bunRunner, args, options);
+const temps: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "orchwf-cli-b-"));
+  temps.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("usage and exit codes", () => {
+  test("unknown command, unknown flag, bad arguments exit 2; help exits 0; no command shows help and exits 2", LONG, async () => {
+    for (const args of [["bogus"], ["up", "--bogus"], ["down", "abc"], ["down", "2", "--all"], ["down", "--to", "1", "--all"], ["status", "--timeout", "soon"], []]) {
+      const run = await cli(args);
+      assert.equal(run.code, 2, `${args.join(" ")}: ${run.stdout}${run.stderr}`);
+    }
+    const help = await cli(["help"]);
+    assert.equal(help.code, 0);
+    for (const word of ["up", "down", "redo", "status", "create", "--db", "--dir", "--timeout", "--wait", "Exit codes"]) {
+      assert.ok(help.stdout.includes(word), `help lacks ${word}`);
+    }
+  });
+
+  test("--version prints the version of package.json and deno.json", LONG, async () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+    assert.equal(VERSION, pkg.version);
+    assert.equal(VERSION, deno.version);
+    const run = await cli(["--version"]);
+    assert.equal(run.stdout.trim(), `orchwf-migrate ${pkg.version}`);
+  });
+});
+
+describe("create", () => {
+  test("numbers after the highest version, as wide as the existing ones (3 digits when empty)", () => {
+    const dir = tempDir();
+    const first = createMigration(dir, "Add users");
+    assert.equal(first.version, "001");
+    assert.ok(first.up.endsWith("001_add_users.up.sql") && first.down.endsWith("001_add_users.down.sql"));
+    assert.match(readFileSync(first.up, "utf8"), /^-- Migration 001: Add users \(up\)/);
+    const other = tempDir();
+    writeFileSync(join(other, "0009_old.up.sql"), "select 1;");
+    writeFileSync(join(other, "0012_newer.down.sql"), "select 1;");
+    assert.equal(createMigration(other, "next one").version, "0013");
+    assert.throws(() => createMigration(other, "!!!"), { code: "USAGE" });
+  });
+
+  test("the CLI writes both files into --dir and refuses nothing it should not; empty ones then fail loading by name", LONG, async () => {
+    const dir = join(tempDir(), "migrations");
+    const run = await cli(["create", "add_orders", "--dir", dir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(readdirSync(dir).sort(), ["001_add_orders.down.sql", "001_add_orders.up.sql"]);
+    const status = await cli(["status", "--dir", dir, "--db", "pglite:memory"]);
+    assert.equal(status.code, 1);
+    assert.match(status.stderr, /001_add_orders\.up\.sql/);
+  });
+});
+
+describe("user migrations, errors and drift", () => {
+  test("a SQL error names file:line:column with a code frame, exit 1; drift blocks up until --allow-drift", LONG, async () => {
+    const base = tempDir();
+    const dir = join(base, "migrations");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "001_users.up.sql"), "CREATE TABLE users (id int PRIMARY KEY);\n");
+    writeFileSync(join(dir, "001_users.down.sql"), "DROP TABLE users;\n");
+    writeFileSync(join(dir, "002_broken.up.sql"), "-- two lines\nCREATE TABLE a (id int);\n  CREAT INDEX a_id ON a (id);\n");
+    const db = ["--db", `pglite:${join(base, "data")}`, "--dir", dir];
+    const failed = await cli(["up", ...db, "--no-color"]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stdout, /applied\s+001\s+users/);
+    assert.match(failed.stderr, /002_broken\.up\.sql:3:3: syntax error at or near "CREAT"/);
+    assert.match(failed.stderr, /> 3 \|   CREAT INDEX/);
+    rmSync(join(dir, "002_broken.up.sql"));
+    writeFileSync(join(dir, "001_users.up.sql"), "CREATE TABLE users (id bigint PRIMARY KEY);\n");
+    const status = await cli(["status", ...db, "--json"]);
+    assert.equal(JSON.parse(status.stdout).migrations[0].state, "modified");
+    const blocked = await cli(["up", ...db, "--json"]);
+    assert.equal(blocked.code, 1);
+    assert.equal(JSON.parse(blocked.stdout).error.code, "CHECKSUM_MISMATCH");
+    assert.equal((await cli(["up", ...db, "--allow-drift"])).code, 0);
+  });
+
+  test("--table, --schema and --lock-timeout reach the Migrator", LONG, async () => {
+    const base = tempDir();
+    const db = ["--db", `pglite:${join(base, "data")}`, "--lock-timeout", "10s"];
+    assert.equal((await cli(["up", ...db, "--schema", "app", "--table", "my_versions"])).code, 0);
+    const custom = JSON.parse((await cli(["status", ...db, "--schema", "app", "--table", "my_versions", "--json"])).stdout);
+    assert.equal(custom.table, '"app"."my_versions"');
+    assert.equal(custom.pending, 0);
+    assert.equal((await cli(["status", ...db, "--exit-code"])).code, 3); // the default table knows nothing of it
+  });
+});
+
+describe("the PGlite directory lock", () => {
+  test("a directory held by a live process is refused with its pid; a stale lock is taken over", LONG, async () => {
+    const base = tempDir();
+    const data = join(base, "data");
+    writeFileSync(`${data}.lock`, `${process.pid}\n`); // this test process: alive
+    const refused = await cli(["status", "--db", `pglite:${data}`]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`in use by another process \\(pid ${process.pid}`));
+    const gone = spawnSync("true").pid!; // a process that has exited
+    writeFileSync(`${data}.lock`, `${gone}\n`);
+    const taken = await cli(["up", "--db", `pglite:${data}`]);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.equal(existsSync(`${data}.lock`), false);
+  });
+
+  test("in-process: a second lock of the same directory fails until the first is released", () => {
+    const dir = join(tempDir(), "data");
+    const lock = lockDirectory(dir);
+    assert.throws(() => lockDirectory(dir), { code: "LOCK_TIMEOUT" });
+    lock.release();
+    lockDirectory(dir).release();
+  });
+});
+
+describe("output", () => {
+  test("colours only when wanted: FORCE_COLOR on, NO_COLOR and --no-color off, off when piped", LONG, async () => {
+    const esc = "\u001b[";
+    assert.ok((await cli(["status", "--db", "pglite:memory"], { env: cleanEnv({ FORCE_COLOR: "1" }) })).stdout.includes(esc));
+    assert.ok(!(await cli(["status", "--db", "pglite:memory"], { env: cleanEnv({ FORCE_COLOR: "1", NO_COLOR: "1" }) })).stdout.includes(esc));
+    assert.ok(!(await cli(["status", "--db", "pglite:memory", "--no-color"], { env: cleanEnv({ FORCE_COLOR: "1" }) })).stdout.includes(esc));
+    assert.ok(!(await cli(["status", "--db", "pglite:memory"])).stdout.includes(esc));
+  });
+
+  test("connection failures: exit 1, JSON error, password masked, --wait bounded by --timeout", LONG, async () => {
+    const url = "postgres://app:Hunter2pw@127.0.0.1:1/app";
+    const run = await cli(["status", "--db", url, "--json"]);
+    assert.equal(run.code, 1);
+    assert.equal(JSON.parse(run.stdout).error.code, "CONNECTION_FAILED");
+    assert.match(run.stderr, /postgres:\/\/app:\*\*\*\*@127\.0\.0\.1:1\/app/);
+    const waited = await cli(["up", "--db", url, "--wait", "--timeout", "2s"]);
+    assert.equal(waited.code, 1);
+    for (const r of [run, waited]) assert.ok(!`${r.stdout}${r.stderr}`.includes("Hunter2pw"));
+    const bad = await cli(["status", "--db", "mysql://root:Hunter2pw@h/db"]);
+    assert.equal(bad.code, 2);
+    assert.ok(!bad.stderr.includes("Hunter2pw"));
+  });
+});
+
+describe("--wait", () => {
+  test("retries connecting until the database accepts connections", LONG, async (t) => {
+    if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+    const d = await postgresEngine.open();
+    const target = new URL(d.url!);
+    let proxy: Server | undefined;
+    try {
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, "127.0.0.1", () => {
+          const { port } = probe.address() as { port: number };
+          probe.close(() => resolve(port));
+        });
+      });
+      const url = new URL(d.url!);
+      url.port = String(port);
+      const running = cli(["up", "--wait", "--timeout", "60s", "--db", url.toString(), "--json"]);
+      await new Promise((r) => setTimeout(r, 1500)); // the "database" starts later: nothing listens yet
+      proxy = createServer((socket) => {
+        const server = connect(Number(target.port || 5432), target.hostname);
+        socket.on("error", () => server.destroy());
+        server.on("error", () => socket.destroy());
+        socket.pipe(server).pipe(socket);
+      }).listen(port, "127.0.0.1");
+      const run = await running;
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(JSON.parse(run.stdout).current, "001");
+    } finally {
+      proxy?.close();
+      await d.close();
+    }
+  });
+});
+
+describe("pieces", () => {
+  test("redaction of URLs and of text containing them", () => {
+    assert.equal(redactUrl("postgres://app:s3cret@db:5432/app"), "postgres://app:****@db:5432/app");
+    assert.equal(redactUrl("postgres://app@db/app"), "postgres://app@db/app");
+    assert.equal(redactUrl("pglite:./data"), "pglite:./data");
+    assert.equal(
+      redactText("failed: postgresql://u:p@ss@h:5/d?sslmode=require, retry"),
+      "failed: postgresql://u:****@h:5/d?sslmode=require, retry",
+    );
+    assert.equal(redactText("host=h user=u password=x1 dbname=d"), "host=h user=u password=**** dbname=d");
+    assert.equal(redactSecrets("auth for s3cret failed", ["s3cret"]), "auth for **** failed");
+  });
+
+  test("options: -db, raw values, durations, database choice", () => {
+    assert.deepEqual(goStyleFlags(["-db", "x", "-db=y", "up"]), ["--db", "x", "--db=y", "up"]);
+    assert.equal(rawOption(["up", "--to", "007"], "to"), "007");
+    assert.equal(rawOption(["up", "--to=010"], "to"), "010");
+    assert.equal(parseDuration("10s", "--t"), 10_000);
+    assert.equal(parseDuration("250", "--t"), 250);
+    assert.equal(parseDuration("2m", "--t"), 120_000);
+    assert.throws(() => parseDuration("soon", "--t"), { code: "USAGE" });
+    assert.deepEqual(chooseDatabase(undefined, {}), { url: "pglite:./.orchwf/pgdata", source: "default" });
+    assert.equal(chooseDatabase(undefined, { DATABASE_URL: "postgres://a/b" }).source, "DATABASE_URL");
+    assert.equal(chooseDatabase(undefined, { DATABASE_URL: "postgres://a/b", ORCHWF_DB_URL: "pglite:memory" }).url, "pglite:memory");
+    assert.equal(chooseDatabase("pglite:x", { ORCHWF_DB_URL: "pglite:memory" }).url, "pglite:x");
+  });
+});
+
+describe("JSR", () => {
+  test("deno publish --dry-run passes (no slow types) and runs offline", LONG, async () => {
+    const result = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(denoBin, ["publish", "--dry-run", "--allow-dirty"], { cwd: root, env: cleanEnv({ NO_COLOR: "1" }) }, (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+      });
+    });
+    assert.equal(result.code, 0, result.out);
+    assert.match(result.out, /Dry run complete/);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The CLI, run for real in subprocesses, the four ways: Bun on the sources, Deno on src/mod.ts, Node on the
+ * npm bundle, the compiled binary; each against pglite:memory, a pglite:PATH directory and PostgreSQL 15.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { postgresEngine } from "./helpers/engines.ts";
+import { buildDistributions, bunRunner, cleanEnv, type CliRun, denoRunner, type Runner, runWith } from "./helpers/cli.ts";
+
+const PASSWORD = "s3cret-Pw";
+let dist: ReturnType<typeof buildDistributions> | undefined;
+const runners: Runner[] = [bunRunner, denoRunner];
+
+before(() => {
+  dist = buildDistributions(); // once per file run: the Node bundle and the binary
+  runners.push(...dist.runners);
+});
+after(() => dist?.cleanup());
+
+function json(run: CliRun): Record<string, unknown> & { migrations?: { version: string; state: string }[] } {
+  assert.equal(run.code, 0, `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
+
+function ok(run: CliRun): CliRun {
+  assert.equal(run.code, 0, `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return run;
+}
+
+for (const name of ["bun", "deno", "node", "binary"] as const) {
+  const runner = () => runners.find((r) => r.name === name)!;
+  const cli = (args: string[], options?: Parameters<typeof runWith>[2]) => runWith(runner(), args, options);
+
+  describe(`orchwf-migrate on ${name}`, () => {
+    test("pglite:memory: dry run, up, status --exit-code", { timeout: 180_000 }, async () => {
+      const dry = await cli(["up", "--dry-run", "--db", "pglite:memory", "--json"]);
+      assert.deepEqual((json(dry).pending as { version: string }[]).map((p) => p.version), ["001"]);
+      const up = ok(await cli(["up", "--db", "pglite:memory", "--no-color"]));
+      assert.match(up.stdout, /applied\s+001\s+Create OrchWF tables\s+\(\d+(\.\d+)? m?s\)/);
+      const status = await cli(["status", "--exit-code", "--db", "pglite:memory"]);
+      assert.equal(status.code, 3, status.stderr);
+      assert.match(status.stdout, /001\s+Create OrchWF tables\s+pending/);
+    });
+
+    test("pglite:PATH: every command, the aliases, and the directory lock released after each run", { timeout: 180_000 }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), `orchwf-cli-${name}-`));
+      const db = ["--db", `pglite:${join(dir, "data")}`];
+      try {
+        assert.deepEqual((json(await cli(["migrate", ...db, "--json"])).applied as { version: string }[]).map((a) => a.version), ["001"]);
+        const status = json(await cli(["status", ...db, "--json"]));
+        assert.deepEqual(status.migrations!.map((m) => [m.version, m.state]), [["001", "applied"]]);
+        assert.equal(status.current, "001");
+        const table = ok(await cli(["status", ...db]));
+        assert.match(table.stdout, /VERSION\s+DESCRIPTION\s+STATE\s+APPLIED AT/);
+        assert.match(table.stdout, /001\s+Create OrchWF tables\s+applied\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+        const redo = json(await cli(["redo", ...db, "--json"]));
+        assert.deepEqual([(redo.rolledBack as { version: string }[])[0].version, (redo.applied as { version: string }[])[0].version], ["001", "001"]);
+        const down = json(await cli(["rollback", ...db, "--json"]));
+        assert.deepEqual(down, { database: `pglite:${join(dir, "data")}`, rolledBack: down.rolledBack, current: null });
+        assert.equal((await cli(["status", "--exit-code", ...db])).code, 3);
+        ok(await cli(["up", "--to", "001", ...db]));
+        ok(await cli(["down", "--all", ...db]));
+        assert.equal((await cli(["status", "--exit-code", ...db])).code, 3);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test("PostgreSQL 15: -db as the Go tool spelled it, --json, down --to/--all; the password never printed", { timeout: 180_000 }, async (t) => {
+      if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+      const d = await postgresEngine.open();
+      const url = new URL(d.url!);
+      url.password = PASSWORD; // trust auth: accepted and ignored, so it can only leak through our output
+      try {
+        const runs: CliRun[] = [];
+        const run = async (args: string[]) => {
+          const r = await cli(args);
+          runs.push(r);
+          return r;
+        };
+        const up = json(await run(["-db", url.toString(), "up", "--json"]));
+        assert.equal(up.current, "001");
+        assert.equal(up.database, url.toString().replace(PASSWORD, "****"));
+        const rows = await d.query<{ version: string }>("SELECT version FROM orchwf_migrations");
+        assert.deepEqual(rows.map((r) => r.version), ["001"]);
+        const status = json(await run(["status", "--json", "--db", url.toString()]));
+        assert.deepEqual(status.migrations!.map((m) => m.state), ["applied"]);
+        ok(await run(["status", "--exit-code", "--db", url.toString()]));
+        json(await run(["down", "--to", "0", "--db", url.toString(), "--json"])).current === null || assert.fail();
+        assert.equal((await run(["status", "--exit-code", "--db", url.toString()])).code, 3);
+        ok(await run(["up", "--db", url.toString()]));
+        ok(await run(["redo", "--db", url.toString()]));
+        ok(await run(["down", "--all", "--db", url.toString()]));
+        const tables = await d.query("SELECT 1 FROM information_schema.tables WHERE table_name LIKE 'orchwf_w%'");
+        assert.equal(tables.length, 0);
+        // With ORCHWF_DB_URL instead of a flag, and a failure that quotes the URL.
+        const env = cleanEnv({ ORCHWF_DB_URL: url.toString().replace(/:\d+\//, ":1/") });
+        const refused = await runWith(runner(), ["status", "--timeout", "5s"], { env });
+        runs.push(refused);
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /cannot connect/);
+        for (const r of runs) {
+          assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD), `password printed:\n${r.stdout}\n${r.stderr}`);
+        }
+      } finally {
+        await d.close();
+      }
+    });
+  });
+}
+
+describe("the compiled binary with nothing around it", () => {
+  test("up + status in an empty directory use the embedded default ./.orchwf/pgdata", { timeout: 180_000 }, async () => {
+    const binary = runners.find((r) => r.name === "binary")!;
+    const cwd = mkdtempSync(join(tmpdir(), "orchwf-empty-"));
+    try {
+      const up = await runWith(binary, ["up"], { cwd });
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(up.stderr, /embedded PGlite database in \.\/\.orchwf\/pgdata/);
+      const status = await runWith(binary, ["status", "--exit-code"], { cwd });
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /001\s+Create OrchWF tables\s+applied/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
