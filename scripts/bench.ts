@@ -27,6 +27,7 @@ interface Options {
   out: string;
   url: string;
   profile: boolean;
+  build: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -36,6 +37,7 @@ function parseArgs(argv: string[]): Options {
     out: join(ROOT, "BENCHMARKS.md"),
     url: process.env.ORCHWF_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
     profile: true,
+    build: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
@@ -44,7 +46,8 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--out") o.out = resolve(value), i++;
     else if (flag === "--url") o.url = value, i++;
     else if (flag === "--no-profile") o.profile = false;
-    else throw new Error(`unknown argument ${flag}; usage: bun scripts/bench.ts [--n 1000] [--runs 5] [--out FILE] [--url URL] [--no-profile]`);
+    else if (flag === "--no-build") o.build = false;
+    else throw new Error(`unknown argument ${flag}; usage: bun scripts/bench.ts [--n 1000] [--runs 5] [--out FILE] [--url URL] [--no-profile] [--no-build]`);
   }
   if (!(o.n > 0) || !(o.runs > 0)) throw new Error("--n and --runs must be positive numbers");
   return o;
@@ -339,6 +342,11 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   const log = (m: string) => console.error(`[bench] ${m}`);
   try {
+    if (o.build && existsSync(join(ROOT, "scripts", "build.ts"))) {
+      log("building the CLI (bun scripts/build.ts): the Node bundle and the compiled binary");
+      const b = spawnSync(bun, [join(ROOT, "scripts", "build.ts")], { cwd: ROOT, encoding: "utf8" });
+      if (b.status !== 0) throw new Error(`bun scripts/build.ts failed:\n${b.stderr}`);
+    }
     const dirs = writeWorkload(work, o.n);
     log(`workload: ${o.n} migrations in ${work}; ${o.runs} run(s) each`);
     // Round robin (run 1 of each, then run 2 of each, ...), so that the shared machine's load swings hit all alike.
@@ -357,6 +365,14 @@ async function main(): Promise<void> {
     }
     log("pglite");
     const pgliteRows = [timePglite("PGlite: fresh instance + quickSetup", "`PGlite.create()` in memory, then the built-in OrchWF schema", [], o.runs)];
+    const binary = ourCli(ROOT).binary;
+    if (binary) {
+      const command = { cmd: binary, args: ["up", "--db", "pglite:memory"] };
+      pgliteRows.push({
+        contender: { name: "ours: compiled binary, pglite:memory", group: "ours", how: "`orchwf-migrate up --db pglite:memory`: a fresh embedded database, built-in schema", command: () => command },
+        samples: Array.from({ length: o.runs }, () => runOnce(command)),
+      });
+    }
     const profile = o.profile ? await profileOurs(server, dirs, o.n) : "";
     const med = (r: Row | undefined) => (r ? median(r.samples.map((s) => s.ms)) : undefined);
     const limit = med(migrateRows.find((r) => r.contender.group === "limit"));

@@ -24,7 +24,10 @@ test("bench script runs every contender on a small workload and writes its table
     });
     assert.equal(r.status, 0, `bench failed:\n${r.stderr}\n${r.stdout}`);
     const md = readFileSync(out, "utf8");
-    for (const name of ["psql -1 -f (the limit)", "dbmate", "node-pg-migrate", "postgrator", "ours: library on Bun", "dbmate status", "PGlite: fresh instance + quickSetup"]) {
+    for (const name of [
+      "psql -1 -f (the limit)", "dbmate", "node-pg-migrate", "postgrator", "ours: library on Bun", "ours: CLI on Node", "ours: compiled binary",
+      "dbmate status", "ours: compiled binary status", "PGlite: fresh instance + quickSetup",
+    ]) {
       assert.match(md, new RegExp(`\\| ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\| [0-9.]+ \\|`), `row for ${name}`);
     }
     assert.match(md, /## Machine/);
