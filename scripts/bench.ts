@@ -264,6 +264,27 @@ function timePglite(label: string, how: string, args: string[], runs: number): R
   return { contender: { name: label, group: "ours", how, command: () => ({ cmd: "", args: [] }) }, samples, extra };
 }
 
+/** The testing helper: a restored, migrated PGlite per test (`createTestDatabase`), after one cold one. */
+function timeTesting(runs: number): Row {
+  const samples: Sample[] = [];
+  const cold: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = runOnce({ cmd: bun, args: [join(ROOT, "scripts", "bench", "run-testing.ts"), "5"] });
+    cold.push(JSON.parse(s.stdout.trim().split("\n").pop()!).coldMs);
+    samples.push({ ...s, ms: s.innerMs! }); // the per-test cost, not the process
+  }
+  return {
+    contender: {
+      name: "PGlite: createTestDatabase() restored",
+      group: "ours",
+      how: "one migrated snapshot, then a new PGlite from it per test (median of 5 per process; RSS of the whole process)",
+      command: () => ({ cmd: "", args: [] }),
+    },
+    samples,
+    extra: `the first, cold call: ${fmt(median(cold))} ms`,
+  };
+}
+
 async function profileOurs(server: Server, dirs: WorkloadDirs, n: number): Promise<string> {
   const db = await server.create();
   try {
@@ -365,6 +386,7 @@ async function main(): Promise<void> {
     }
     log("pglite");
     const pgliteRows = [timePglite("PGlite: fresh instance + quickSetup", "`PGlite.create()` in memory, then the built-in OrchWF schema", [], o.runs)];
+    if (existsSync(join(ROOT, "src", "testing.ts"))) pgliteRows.push(timeTesting(o.runs));
     const binary = ourCli(ROOT).binary;
     if (binary) {
       const command = { cmd: binary, args: ["up", "--db", "pglite:memory"] };
