@@ -495,8 +495,10 @@ export class Migrator {
             await deadline.race(conn.exec(statements[i].text));
           } catch (err) {
             const stopped = err instanceof MigrationError && (err.code === "TIMEOUT" || err.code === "ABORTED");
-            const error = this.sqlError(err, m, direction, script, statements[i].offset, deadline, i > 0 || stopped);
-            return { error, partial: i > 0 || stopped };
+            // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
+            const partial = i > 0 || stopped || /\bCONCURRENTLY\b/i.test(statements[i].text);
+            const error = this.sqlError(err, m, direction, script, statements[i].offset, deadline, partial);
+            return { error, partial };
           }
         }
         return undefined;
@@ -600,7 +602,9 @@ export class Migrator {
     const location = position > 0
       ? locate(script, prefix + position)
       : locateStatement(script, offset > 0 ? offset : soleDoBlock(script, e.where), e.where);
-    const note = partial ? " (statements before it were applied and could not be undone: the version is marked failed)" : "";
+    const note = partial
+      ? " (outside a transaction this cannot be undone: the version is marked failed; see DIRTY in the README)"
+      : "";
     return new SqlError({
       version: m.version,
       file,

@@ -1,0 +1,60 @@
+/**
+ * Faults: a runner process killed with SIGKILL in the middle of a long migration leaves the database exactly as
+ * it was before that migration, and the next migrate() completes (the server notices the dead client and
+ * releases the lock without waiting for the statement to end).
+ */
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { describe, test } from "node:test";
+import postgres from "postgres";
+import { loadMigrations, Migrator } from "../src/mod.ts";
+import { catalog } from "./helpers/catalog.ts";
+import { postgresEngine } from "./helpers/engines.ts";
+import { migrationDir, startRunner } from "./fixtures/spawn-runner.ts";
+
+const BASE = { "001_base.up.sql": "CREATE TABLE base (id int PRIMARY KEY);\n" };
+
+describe("faults", () => {
+  test("SIGKILL during a long migration: nothing of it remains, and the next migrate() completes", { timeout: 120_000 }, async (t) => {
+    if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+    const slow = migrationDir({
+      ...BASE,
+      "002_slow.up.sql": "CREATE TABLE victim (id int);\nINSERT INTO victim VALUES (1);\nSELECT pg_sleep(30);\n",
+    });
+    const fixed = migrationDir({ ...BASE, "002_slow.up.sql": "CREATE TABLE victim (id int);\n" });
+    const d = await postgresEngine.open();
+    const sql = postgres(d.url!, { max: 2, onnotice: () => {} });
+    try {
+      await new Migrator(sql, { migrations: await loadMigrations(slow) }).migrate({ to: "001" });
+      const before = await catalog(d);
+
+      const runner = startRunner(d.url!, slow);
+      await runner.printed("start 002");
+      // Wait until the server is inside pg_sleep, i.e. after CREATE TABLE and INSERT ran in the transaction.
+      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      runner.child.kill("SIGKILL");
+      const result = await runner.done;
+      assert.equal(result.signal, "SIGKILL");
+      // The server rolls back once it sees the client is gone; wait for that backend to end.
+      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")).length > 0) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+
+      assert.deepEqual(await catalog(d), before, "no trace of migration 002 in the catalog");
+      const rows = await d.query<{ version: string }>("SELECT version FROM orchwf_migrations ORDER BY version");
+      assert.deepEqual(rows.map((r) => r.version), ["001"], "no version row for 002");
+
+      const { applied } = await new Migrator(sql, { migrations: await loadMigrations(fixed), lockTimeoutMs: 20_000 }).migrate();
+      assert.deepEqual(applied.map((r) => r.version), ["002"]);
+      const after = await d.query<{ version: string }>("SELECT version FROM orchwf_migrations ORDER BY version");
+      assert.deepEqual(after.map((r) => r.version), ["001", "002"]);
+    } finally {
+      await sql.end();
+      await d.close();
+      rmSync(slow, { recursive: true, force: true });
+      rmSync(fixed, { recursive: true, force: true });
+    }
+  });
+});
