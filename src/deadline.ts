@@ -106,6 +106,14 @@ export class Deadline {
     });
   }
 
+  /**
+   * Lets timers that came due while a step blocked the event loop (PGlite runs SQL synchronously in-process)
+   * fire, so that an abort requested "during" the step is seen before the step commits. Free without a signal.
+   */
+  async catchUp(): Promise<void> {
+    if (this.signal && !this.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
   /** Calls `fn` once when the run must stop (while registered); returns the unregister function. */
   onStop(fn: () => void): () => void {
     this.listeners.add(fn);

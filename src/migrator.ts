@@ -466,7 +466,9 @@ export class Migrator {
     const started = performance.now();
     try {
       await deadline.race(tx.exec(script));
-      // PGlite ignores statement_timeout and cannot be interrupted: a step that ends late is rolled back here.
+      // PGlite ignores statement_timeout and cannot be interrupted: a step that ends late (or during which the
+      // signal aborted) is rolled back here.
+      if (this.driver.embedded) await deadline.catchUp();
       deadline.check();
     } catch (err) {
       throw this.sqlError(err, m, direction, script, 0, deadline);
