@@ -8,7 +8,7 @@ import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver, Queryable } from "./drivers/driver.ts";
 import { ConnectionError, locate, MigrationError, SqlError } from "./errors.ts";
 import { type AppliedRow, History } from "./history.ts";
-import { type Migration, validateMigrations } from "./migration.ts";
+import { type Migration, validateMigrations, withoutTransactionWrapper } from "./migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./plan.ts";
 import { splitStatements } from "./split.ts";
 import { quoteIdent } from "./sql-text.ts";
@@ -114,6 +114,18 @@ const WAIT_POLL_MS = 200;
 const NOTICE_DEAD_CLIENT =
   "DO $orchwf$ BEGIN PERFORM set_config('client_connection_check_interval', '1000', true); EXCEPTION WHEN OTHERS THEN NULL; END $orchwf$";
 
+/** A table or schema name PostgreSQL keeps as it is (quoted everywhere; longer names would be cut silently). */
+function checkName(what: "table" | "schema", name: string): string {
+  const bytes = typeof name === "string" ? new TextEncoder().encode(name).length : 0;
+  if (typeof name !== "string" || bytes === 0 || bytes > 63 || name.includes("\0")) {
+    throw new MigrationError(
+      "USAGE",
+      `invalid ${what} name ${JSON.stringify(name)}: it must be 1 to 63 bytes without NUL characters (any other character is fine: names are quoted)`,
+    );
+  }
+  return name;
+}
+
 /** "001" and "1" are the same version. */
 function sameVersion(a: string, b: string): boolean {
   return /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(a) === BigInt(b);
@@ -152,9 +164,13 @@ export class Migrator {
   constructor(db: Database, options: MigratorOptions = {}) {
     this.driver = toDriver(db);
     this.migrations = validateMigrations(options.migrations ?? orchwfMigrations);
-    this.schema = options.schema;
-    this.history = new History(options.schema, options.table ?? "orchwf_migrations");
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+    this.schema = options.schema === undefined ? undefined : checkName("schema", options.schema);
+    this.history = new History(this.schema, checkName("table", options.table ?? "orchwf_migrations"));
+    const lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+    if (typeof lockTimeoutMs !== "number" || !(lockTimeoutMs > 0) || !Number.isFinite(lockTimeoutMs)) {
+      throw new MigrationError("USAGE", `lockTimeoutMs must be a positive number of milliseconds, not ${String(lockTimeoutMs)}`);
+    }
+    this.lockTimeoutMs = lockTimeoutMs;
     this.logger = options.logger;
     this.onEvent = options.onEvent;
   }
@@ -465,7 +481,7 @@ export class Migrator {
     const script = direction === "up" ? m.up : m.down!;
     const started = performance.now();
     try {
-      await deadline.race(tx.exec(script));
+      await deadline.race(tx.exec(withoutTransactionWrapper(script)));
       // PGlite ignores statement_timeout and cannot be interrupted: a step that ends late (or during which the
       // signal aborted) is rolled back here.
       if (this.driver.embedded) await deadline.catchUp();
@@ -604,13 +620,16 @@ export class Migrator {
     const location = position > 0
       ? locate(script, prefix + position)
       : locateStatement(script, offset > 0 ? offset : soleDoBlock(script, e.where), e.where);
+    const hint = e.code === "25001" && m.transaction !== false
+      ? `; put "-- orchwf:no-transaction" at the top of ${file} to run it outside a transaction`
+      : "";
     const note = partial
       ? " (outside a transaction this cannot be undone: the version is marked failed; see DIRTY in the README)"
       : "";
     return new SqlError({
       version: m.version,
       file,
-      detail: `${e.message ?? String(err)}${note}`,
+      detail: `${e.message ?? String(err)}${hint}${note}`,
       sqlState: e.code,
       location,
       cause: err,
