@@ -57,4 +57,44 @@ describe("faults", () => {
       rmSync(fixed, { recursive: true, force: true });
     }
   });
+
+  test("SIGKILL during a no-transaction migration: its claim stays dirty, runs refuse with DIRTY until resolved", { timeout: 120_000 }, async (t) => {
+    if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+    const slow = migrationDir({
+      ...BASE,
+      "002_half.up.sql": "-- orchwf:no-transaction\nCREATE TABLE half (id int);\nSELECT pg_sleep(30);\n",
+    });
+    const fixed = migrationDir({ ...BASE, "002_half.up.sql": "-- orchwf:no-transaction\nCREATE TABLE half (id int);\n" });
+    const d = await postgresEngine.open();
+    const sql = postgres(d.url!, { max: 2, onnotice: () => {} });
+    try {
+      const runner = startRunner(d.url!, slow);
+      await runner.printed("start 002");
+      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      runner.child.kill("SIGKILL");
+      assert.equal((await runner.done).signal, "SIGKILL");
+      // Outside a transaction the first statement stays: that is why the version is left dirty.
+      const rows = await d.query<{ version: string; dirty: boolean; execution_ms: number | null }>(
+        "SELECT version, dirty, execution_ms FROM orchwf_migrations ORDER BY version",
+      );
+      assert.deepEqual(rows.map((r) => [r.version, r.dirty]), [["001", false], ["002", true]]);
+      assert.equal(rows[1].execution_ms, null);
+
+      const migrator = new Migrator(sql, { migrations: await loadMigrations(fixed), lockTimeoutMs: 500 });
+      assert.equal((await migrator.status()).migrations[1].state, "failed");
+      const refused = await migrator.migrate().catch((e) => e);
+      assert.equal(refused.code, "DIRTY");
+      assert.equal(refused.version, "002");
+      await sql`DROP TABLE half`;
+      await migrator.resolve("002", "rolled-back");
+      assert.deepEqual((await migrator.migrate()).applied.map((r) => r.version), ["002"]);
+    } finally {
+      await sql.end();
+      await d.close();
+      rmSync(slow, { recursive: true, force: true });
+      rmSync(fixed, { recursive: true, force: true });
+    }
+  });
 });

@@ -136,6 +136,29 @@ for (const engine of engines) {
       }
     });
 
+    test("a claim nobody finishes (its runner died): the next run waits lockTimeoutMs, then refuses with DIRTY", async (t) => {
+      if (!(await engine.available())) return t.skip("no PostgreSQL server here");
+      const dir = migrationDir({ ...BASE, "002_index.up.sql": "-- orchwf:no-transaction\nCREATE INDEX CONCURRENTLY base_id ON base (id);\n" });
+      const d = await engine.open();
+      try {
+        const migrator = new Migrator(d.db, { migrations: await loadMigrations(dir), lockTimeoutMs: 300 });
+        await migrator.migrate({ to: "001" });
+        // What a runner killed during 002 leaves: its claim, dirty without an execution time.
+        await d.query("INSERT INTO orchwf_migrations (version, description, dirty) VALUES ('002', 'index', true)");
+        const err = await migrator.migrate().catch((e) => e);
+        assert.equal(err.code, "DIRTY");
+        assert.equal(err.version, "002");
+        assert.match(err.message, /migration 002 has been running outside a transaction since .* and did not finish within 300 ms/);
+        assert.match(err.message, /resolve\("002", "applied"\) or migrator.resolve\("002", "rolled-back"\)/);
+        assert.equal((await migrator.rollback().catch((e) => e)).code, "DIRTY");
+        await migrator.resolve("002", "rolled-back");
+        assert.deepEqual((await migrator.migrate()).applied.map((r) => r.version), ["002"]);
+      } finally {
+        await d.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     test("the first statement failing changes nothing: no row, and a fixed file runs", async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const dir = migrationDir({ ...BASE, "002_bad.up.sql": "-- orchwf:no-transaction\nCREATE TABLE one (id int, id int);\nCREATE TABLE two (id int);\n" });
