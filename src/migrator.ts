@@ -6,7 +6,7 @@ import { orchwfMigrations } from "./builtin.ts";
 import { Deadline, type RunOptions } from "./deadline.ts";
 import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver, Queryable } from "./drivers/driver.ts";
-import { ConnectionError, locate, MigrationError, SqlError } from "./errors.ts";
+import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./errors.ts";
 import { type AppliedRow, History } from "./history.ts";
 import { type Migration, validateMigrations, withoutTransactionWrapper } from "./migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./plan.ts";
@@ -487,7 +487,7 @@ export class Migrator {
       if (this.driver.embedded) await deadline.catchUp();
       deadline.check();
     } catch (err) {
-      throw this.sqlError(err, m, direction, script, 0, deadline);
+      throw this.sqlError(err, m, direction, script, undefined, deadline);
     }
     return performance.now() - started;
   }
@@ -604,7 +604,7 @@ export class Migrator {
     m: Migration,
     direction: "up" | "down",
     script: string,
-    offset: number,
+    offset: number | undefined, // of the failing statement; undefined when the whole script ran at once
     deadline: Deadline,
     partial = false,
   ): unknown {
@@ -616,10 +616,8 @@ export class Migrator {
     if (typeof e.code !== "string" || !/^[0-9A-Z]{5}$/.test(e.code)) return err;
     const file = (direction === "up" ? m.source?.up : m.source?.down) ?? `migration ${m.version} (${direction})`;
     const position = Number(e.position);
-    const prefix = Array.from(script.slice(0, offset)).length; // statement offset, in characters
-    const location = position > 0
-      ? locate(script, prefix + position)
-      : locateStatement(script, offset > 0 ? offset : soleDoBlock(script, e.where), e.where);
+    const prefix = Array.from(script.slice(0, offset ?? 0)).length; // statement offset, in characters
+    const location = position > 0 ? locate(script, prefix + position) : locateRuntime(script, offset, e.where);
     const hint = e.code === "25001" && m.transaction !== false
       ? `; put "-- orchwf:no-transaction" at the top of ${file} to run it outside a transaction`
       : "";
@@ -638,28 +636,44 @@ export class Migrator {
 }
 
 /**
- * A runtime error (no position) in a no-transaction statement points at the statement; in a DO block or
- * function body Postgres names the line inside the body ("PL/pgSQL function ... line 3"), which we add.
+ * Where a runtime error without a position happened. In a no-transaction run the statement is known; in a whole
+ * script only an error inside a DO block can be placed: Postgres names the line inside the block
+ * ("PL/pgSQL function inline_code_block line 3 at RAISE"), and the block is the one that line fits.
  */
-function locateStatement(script: string, offset: number, where?: string) {
-  const line = /line (\d+)/.exec(where ?? "");
-  if (offset === 0 && !line) return undefined;
-  const statementStart = offset + (script.slice(offset).length - script.slice(offset).trimStart().length);
-  const base = locate(script, Array.from(script.slice(0, statementStart)).length + 1);
-  if (!line) return base;
-  const bodyStart = script.indexOf("$", statementStart);
-  const bodyLine = bodyStart === -1 ? base.line : script.slice(0, bodyStart).split("\n").length;
-  const target = bodyLine + Number(line[1]) - 1;
+function locateRuntime(script: string, statementOffset: number | undefined, where?: string): SqlErrorLocation | undefined {
+  const bodyLine = /inline_code_block line (\d+)(?: at ([A-Za-z]+))?/.exec(where ?? "");
+  const offset = statementOffset ?? (bodyLine ? failingDoBlock(script, Number(bodyLine[1]), bodyLine[2]) : undefined);
+  if (offset === undefined) return undefined;
+  const start = offset + leadingNoise(script.slice(offset));
+  if (!bodyLine || !/^DO\b/i.test(script.slice(start))) return locate(script, Array.from(script.slice(0, start)).length + 1);
+  const quote = script.indexOf("$", start);
   const lines = script.split("\n");
-  const column = (lines[target - 1] ?? "").length - (lines[target - 1] ?? "").trimStart().length + 1;
+  const target = script.slice(0, quote === -1 ? start : quote).split("\n").length + Number(bodyLine[1]) - 1;
+  const text = lines[target - 1] ?? "";
+  const column = text.length - text.trimStart().length + 1;
   return locate(script, Array.from(lines.slice(0, target - 1).join("\n")).length + (target > 1 ? 1 : 0) + column);
 }
 
-/** In a whole-script error from a DO block, the offset of that DO statement when the script has only one. */
-function soleDoBlock(script: string, where?: string): number {
-  if (!where?.includes("inline_code_block")) return 0;
-  const blocks = splitStatements(script).filter((s) => /^\s*DO\b/i.test(s.text.replace(/^(\s*--[^\n]*\n)*/, "")));
-  return blocks.length === 1 ? blocks[0].offset : 0;
+/** Length of the white space and comments before a statement's first word. */
+function leadingNoise(text: string): number {
+  return /^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/.exec(text)![0].length;
+}
+
+/**
+ * The offset of the DO block a whole-script runtime error came from: the only one, or the only one whose body
+ * line `line` exists and starts with the construct Postgres named (RAISE, PERFORM, ...). Undefined when unsure.
+ */
+function failingDoBlock(script: string, line: number, construct?: string): number | undefined {
+  const blocks = splitStatements(script).filter((st) => /^DO\b/i.test(st.text.slice(leadingNoise(st.text))));
+  if (blocks.length === 1) return blocks[0].offset;
+  const fits = blocks.filter((st) => {
+    const body = st.text.slice(st.text.indexOf("$")).split("\n");
+    const text = (body[line - 1] ?? "").trim();
+    if (text === "") return false;
+    const keyword = construct?.toUpperCase();
+    return !keyword || keyword === "SQL" || keyword === "ASSIGNMENT" || text.toUpperCase().startsWith(keyword);
+  });
+  return fits.length === 1 ? fits[0].offset : undefined;
 }
 
 /**
