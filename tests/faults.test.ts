@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import postgres from "postgres";
 import { loadMigrations, Migrator } from "../src/mod.ts";
 import { catalog } from "./helpers/catalog.ts";
-import { postgresEngine } from "./helpers/engines.ts";
+import { engines, postgresEngine } from "./helpers/engines.ts";
 import { migrationDir, startRunner } from "./fixtures/spawn-runner.ts";
 
 const BASE = { "001_base.up.sql": "CREATE TABLE base (id int PRIMARY KEY);\n" };
@@ -98,3 +98,30 @@ describe("faults", () => {
     }
   });
 });
+
+for (const engine of engines) {
+  describe(`a file wrapped in BEGIN; … COMMIT; on ${engine.name}`, () => {
+    test("runs in our transaction: a failure in the middle leaves nothing, the error points into the file", async (t) => {
+      if (!(await engine.available())) return t.skip("no PostgreSQL server here");
+      const bad = migrationDir({ ...BASE, "002_wrapped.up.sql": "BEGIN;\nCREATE TABLE w1 (id int);\nINSERT INTO w2 VALUES (1);\nCOMMIT;\n" });
+      const good = migrationDir({ ...BASE, "002_wrapped.up.sql": "BEGIN;\nCREATE TABLE w1 (id int);\nCOMMIT;\n" });
+      const d = await engine.open();
+      try {
+        await new Migrator(d.db, { migrations: await loadMigrations(bad) }).migrate({ to: "001" });
+        const before = await catalog(d);
+        const err = await new Migrator(d.db, { migrations: await loadMigrations(bad) }).migrate().catch((e) => e);
+        assert.equal(err.code, "SQL_ERROR");
+        assert.deepEqual([err.line, err.column], [3, 13]);
+        assert.deepEqual(await catalog(d), before);
+        assert.deepEqual(await d.query("SELECT version FROM orchwf_migrations ORDER BY version"), [{ version: "001" }]);
+        const { applied } = await new Migrator(d.db, { migrations: await loadMigrations(good) }).migrate();
+        assert.deepEqual(applied.map((r) => r.version), ["002"]);
+        assert.deepEqual(await d.query("SELECT version FROM orchwf_migrations ORDER BY version"), [{ version: "001" }, { version: "002" }]);
+      } finally {
+        await d.close();
+        rmSync(bad, { recursive: true, force: true });
+        rmSync(good, { recursive: true, force: true });
+      }
+    });
+  });
+}
