@@ -109,6 +109,37 @@ describe("lock wait timeout on PostgreSQL", () => {
     }
   });
 
+  test("a migration waiting for a table lock an application holds: SQL_ERROR 55P03 naming the line, nothing changed", async (t) => {
+    if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+    const d = await postgresEngine.open();
+    const app = postgres(d.url!, { max: 1, onnotice: () => {} });
+    try {
+      await new Migrator(d.db, { migrations: [base] }).migrate();
+      const before = await snapshot(d);
+      const alter: Migration = { version: "002", description: "alter", up: "CREATE TABLE other (id int);\nALTER TABLE base ADD COLUMN x int;\n" };
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holding = app.begin(async (tx) => {
+        await tx`LOCK TABLE base IN ACCESS EXCLUSIVE MODE`;
+        locked();
+        await released;
+      });
+      await isLocked;
+      const err = await new Migrator(d.db, { migrations: [base, alter], lockTimeoutMs: 300 }).migrate().catch((e) => e);
+      release();
+      await holding;
+      assert.equal(err.code, "SQL_ERROR", String(err));
+      assert.equal(err.sqlState, "55P03");
+      assert.match(err.message, /canceling statement due to lock timeout/);
+      await assertUnchanged(d, before);
+    } finally {
+      await app.end();
+      await d.close();
+    }
+  });
+
   test("the default lock timeout is finite (60 s), set for the migration's own statements too", async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
