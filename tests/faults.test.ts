@@ -31,14 +31,14 @@ describe("faults", () => {
       const runner = startRunner(d.url!, slow);
       await runner.printed("start 002");
       // Wait until the server is inside pg_sleep, i.e. after CREATE TABLE and INSERT ran in the transaction.
-      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
+      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND query NOT LIKE '%pg_stat_activity%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
         await new Promise((r) => setTimeout(r, 50));
       }
       runner.child.kill("SIGKILL");
       const result = await runner.done;
       assert.equal(result.signal, "SIGKILL");
       // The server rolls back once it sees the client is gone; wait for that backend to end.
-      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")).length > 0) {
+      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND query NOT LIKE '%pg_stat_activity%' AND pid <> pg_backend_pid()")).length > 0) {
         await new Promise((r) => setTimeout(r, 100));
       }
 
@@ -70,7 +70,7 @@ describe("faults", () => {
     try {
       const runner = startRunner(d.url!, slow);
       await runner.printed("start 002");
-      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
+      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND query NOT LIKE '%pg_stat_activity%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
         await new Promise((r) => setTimeout(r, 50));
       }
       runner.child.kill("SIGKILL");
