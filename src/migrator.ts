@@ -504,6 +504,7 @@ export class Migrator {
     this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
     const script = direction === "up" ? m.up : m.down!;
     const statements = splitStatements(script);
+    // Errors before the first statement (no connection, SET failed) leave the migration untouched.
     return await this.driver.session(async (conn) => {
       if (this.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(this.schema)}`);
       try {
@@ -523,7 +524,7 @@ export class Migrator {
       } finally {
         if (this.schema !== undefined) await conn.exec("RESET search_path").catch(() => {});
       }
-    });
+    }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
   }
 
   private done(direction: "up" | "down", m: Migration, durationMs: number): MigrationRun {
