@@ -335,37 +335,54 @@ export class Migrator {
    * connection (PgBouncer). When the run must stop, a server statement is cancelled and the transaction rolls back
    * before this returns.
    */
-  private locked<T>(deadline: Deadline, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.driver.transaction(async (tx) => {
-      const remaining = deadline.remainingMs();
-      const settings = [
-        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-        `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`,
-      ];
-      if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
-      if (this.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
-      if (!this.driver.embedded) settings.push(NOTICE_DEAD_CLIENT);
-      await deadline.race(tx.exec(settings.join(";\n")));
-      const stopCancelling = await this.cancelOnStop(tx, deadline);
-      try {
+  private async locked<T>(deadline: Deadline, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const cancels: Promise<unknown>[] = [];
+    try {
+      return await this.driver.transaction(async (tx) => {
+        const remaining = deadline.remainingMs();
+        const settings = [
+          "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+          `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`,
+        ];
+        if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
+        if (this.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
+        if (!this.driver.embedded) settings.push(NOTICE_DEAD_CLIENT);
+        await deadline.race(tx.exec(settings.join(";\n")));
+        const stopCancelling = await this.cancelOnStop(tx, deadline, cancels);
         try {
-          await deadline.race(tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]));
-        } catch (err) {
-          throw this.lockError(err, deadline);
+          try {
+            await deadline.race(tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]));
+          } catch (err) {
+            throw this.lockError(err, deadline);
+          }
+          return await fn(tx);
+        } finally {
+          stopCancelling();
         }
-        return await fn(tx);
-      } finally {
-        stopCancelling();
-      }
-    });
+      });
+    } finally {
+      // Not inside the transaction: with a one-connection pool the cancel needs the connection it frees.
+      await Promise.all(cancels);
+    }
   }
 
-  /** On a server, cancels this transaction's running statement when the run must stop (signal or timeout). */
-  private async cancelOnStop(tx: Queryable, deadline: Deadline): Promise<() => void> {
+  /**
+   * On a server, cancels this transaction's running statement when the run must stop (signal or timeout). The
+   * cancel names the backend *and* its transaction start, so arriving late it cannot hit the next user of that
+   * pooled connection.
+   */
+  private async cancelOnStop(tx: Queryable, deadline: Deadline, cancels: Promise<unknown>[]): Promise<() => void> {
     if (this.driver.embedded) return () => {}; // PGlite runs one statement at a time in-process: nothing to cancel
-    const [{ pid }] = await deadline.race(tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid"));
+    const [{ pid, started }] = await deadline.race(
+      tx.query<{ pid: number; started: string }>("SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS started"),
+    );
     return deadline.onStop(() => {
-      this.driver.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+      cancels.push(
+        this.driver.query(
+          "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND (extract(epoch FROM xact_start) * 1000000)::bigint = $2::bigint",
+          [pid, started],
+        ).catch(() => {}),
+      );
     });
   }
 
