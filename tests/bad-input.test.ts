@@ -157,13 +157,13 @@ function runCases(engine: Engine) {
       if (!(await engine.available())) return;
       d = await engine.open();
       await new Migrator(d.db, { migrations: [{ version: "001", description: "base", up: BASE_UP, down: "DROP TABLE base;\n" }] }).migrate();
-    });
+    }, { timeout: 120_000 });
     after(async () => {
       await d?.close();
     });
 
     for (const c of CASES) {
-      test(c.name, async (t) => {
+      test(c.name, { timeout: 120_000 }, async (t) => {
         if (!d) return t.skip("no PostgreSQL server here");
         const dir = migrationDir(c.noBase ? (c.files ?? {}) : { ...BASE, ...(c.files ?? {}) });
         try {
@@ -206,7 +206,7 @@ function runCases(engine: Engine) {
   });
 
   describe(`odd names on ${engine.name}`, () => {
-    test("a schema and a table that need quoting are quoted everywhere; no SQL injection through them", async (t) => {
+    test("a schema and a table that need quoting are quoted everywhere; no SQL injection through them", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const d = await engine.open();
       try {

@@ -13,7 +13,7 @@ import { migrationDir } from "./fixtures/spawn-runner.ts";
 
 for (const engine of engines) {
   describe(`drift on ${engine.name}`, () => {
-    test("status shows modified and missing; migrate refuses on modified unless allowDrift", async (t) => {
+    test("status shows modified and missing; migrate refuses on modified unless allowDrift", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const dir = migrationDir({
         "001_a.up.sql": "CREATE TABLE a (id int);\n",

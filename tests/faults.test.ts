@@ -101,7 +101,7 @@ describe("faults", () => {
 
 for (const engine of engines) {
   describe(`a file wrapped in BEGIN; … COMMIT; on ${engine.name}`, () => {
-    test("runs in our transaction: a failure in the middle leaves nothing, the error points into the file", async (t) => {
+    test("runs in our transaction: a failure in the middle leaves nothing, the error points into the file", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const bad = migrationDir({ ...BASE, "002_wrapped.up.sql": "BEGIN;\nCREATE TABLE w1 (id int);\nINSERT INTO w2 VALUES (1);\nCOMMIT;\n" });
       const good = migrationDir({ ...BASE, "002_wrapped.up.sql": "BEGIN;\nCREATE TABLE w1 (id int);\nCOMMIT;\n" });

@@ -32,7 +32,7 @@ async function indexes(d: TestDatabase): Promise<string[]> {
 
 for (const engine of engines) {
   describe(`no-transaction migrations on ${engine.name}`, () => {
-    test("each statement runs alone; CREATE INDEX CONCURRENTLY works; down runs the same way", async (t) => {
+    test("each statement runs alone; CREATE INDEX CONCURRENTLY works; down runs the same way", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const dir = migrationDir({
         ...BASE,
@@ -59,7 +59,7 @@ for (const engine of engines) {
       }
     });
 
-    test("half failed: recorded as failed, the next run refuses with DIRTY, resolve() settles it", async (t) => {
+    test("half failed: recorded as failed, the next run refuses with DIRTY, resolve() settles it", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const dir = migrationDir({
         ...BASE,
@@ -115,7 +115,7 @@ for (const engine of engines) {
       }
     });
 
-    test("resolve(version, \"applied\") after completing a failed migration by hand", async (t) => {
+    test("resolve(version, \"applied\") after completing a failed migration by hand", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const dir = migrationDir({
         ...BASE,
@@ -136,7 +136,7 @@ for (const engine of engines) {
       }
     });
 
-    test("a claim nobody finishes (its runner died): the next run waits lockTimeoutMs, then refuses with DIRTY", async (t) => {
+    test("a claim nobody finishes (its runner died): the next run waits lockTimeoutMs, then refuses with DIRTY", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const dir = migrationDir({ ...BASE, "002_index.up.sql": "-- orchwf:no-transaction\nCREATE INDEX CONCURRENTLY base_id ON base (id);\n" });
       const d = await engine.open();
@@ -159,7 +159,7 @@ for (const engine of engines) {
       }
     });
 
-    test("the first statement failing changes nothing: no row, and a fixed file runs", async (t) => {
+    test("the first statement failing changes nothing: no row, and a fixed file runs", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const dir = migrationDir({ ...BASE, "002_bad.up.sql": "-- orchwf:no-transaction\nCREATE TABLE one (id int, id int);\nCREATE TABLE two (id int);\n" });
       const d = await engine.open();
@@ -179,7 +179,7 @@ for (const engine of engines) {
 }
 
 describe("no-transaction migrations on PostgreSQL 15", () => {
-  test("a CREATE UNIQUE INDEX CONCURRENTLY that fails leaves an invalid index: recorded as failed", async (t) => {
+  test("a CREATE UNIQUE INDEX CONCURRENTLY that fails leaves an invalid index: recorded as failed", { timeout: 120_000 }, async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const dir = migrationDir({ ...BASE, "002_unique.up.sql": "-- orchwf:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY base_uid ON base (id);\n" });
     const d = await postgresEngine.open();

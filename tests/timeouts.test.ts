@@ -36,7 +36,7 @@ function withoutPassword(err: unknown, password: string): void {
 }
 
 describe("connection failures", () => {
-  test("unreachable port: ConnectionError with a clear message, no password in it", async () => {
+  test("unreachable port: ConnectionError with a clear message, no password in it", { timeout: 120_000 }, async () => {
     const sql = postgres("postgres://app:Sup3r-Secret-pw@127.0.0.1:1/app", { connect_timeout: 5, max: 1 });
     try {
       const err = await new Migrator(sql).migrate().catch((e) => e);
@@ -51,7 +51,7 @@ describe("connection failures", () => {
     }
   });
 
-  test("unreachable host: the connect timeout gives a ConnectionError", async () => {
+  test("unreachable host: the connect timeout gives a ConnectionError", { timeout: 120_000 }, async () => {
     // 192.0.2.0/24 is TEST-NET-1: never routed, so the connection attempt can only time out (or fail at once).
     const sql = postgres("postgres://app:Other-Secret-pw@192.0.2.1:5432/app", { connect_timeout: 1, max: 1 });
     try {
@@ -64,7 +64,7 @@ describe("connection failures", () => {
     }
   });
 
-  test("wrong password (PgBouncer with password auth in front of the server): ConnectionError without the password", async (t) => {
+  test("wrong password (PgBouncer with password auth in front of the server): ConnectionError without the password", { timeout: 120_000 }, async (t) => {
     const serverUrl = await postgresServerUrl();
     if (!serverUrl) return t.skip("no PostgreSQL server here");
     const bouncer = await startPgBouncer(serverUrl, { users: { app: "the-right-one" } });
@@ -84,7 +84,7 @@ describe("connection failures", () => {
 });
 
 describe("lock wait timeout on PostgreSQL", () => {
-  test("another session holds the migration lock: LOCK_TIMEOUT, nothing changed", async (t) => {
+  test("another session holds the migration lock: LOCK_TIMEOUT, nothing changed", { timeout: 120_000 }, async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
     const holder = postgres(d.url!, { max: 1, onnotice: () => {} });
@@ -109,7 +109,7 @@ describe("lock wait timeout on PostgreSQL", () => {
     }
   });
 
-  test("a migration waiting for a table lock an application holds: SQL_ERROR 55P03 naming the line, nothing changed", async (t) => {
+  test("a migration waiting for a table lock an application holds: SQL_ERROR 55P03 naming the line, nothing changed", { timeout: 120_000 }, async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
     const app = postgres(d.url!, { max: 1, onnotice: () => {} });
@@ -140,7 +140,7 @@ describe("lock wait timeout on PostgreSQL", () => {
     }
   });
 
-  test("the default lock timeout is finite (60 s), set for the migration's own statements too", async (t) => {
+  test("the default lock timeout is finite (60 s), set for the migration's own statements too", { timeout: 120_000 }, async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
     try {
@@ -155,7 +155,7 @@ describe("lock wait timeout on PostgreSQL", () => {
 
 for (const engine of engines) {
   describe(`overall timeout and AbortSignal on ${engine.name}`, () => {
-    test("timeoutMs stops a long migration with TIMEOUT; the migration is rolled back; the next run completes", async (t) => {
+    test("timeoutMs stops a long migration with TIMEOUT; the migration is rolled back; the next run completes", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const d = await engine.open();
       try {
@@ -175,7 +175,7 @@ for (const engine of engines) {
       }
     });
 
-    test("an AbortSignal stops the run with ABORTED and rolls the running migration back", async (t) => {
+    test("an AbortSignal stops the run with ABORTED and rolls the running migration back", { timeout: 120_000 }, async (t) => {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const d = await engine.open();
       try {
