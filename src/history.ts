@@ -17,7 +17,10 @@ export interface AppliedRow {
   checksum: string | null;
   appliedAt: Date | null;
   executionMs: number | null;
-  /** A no-transaction migration failed half way: the database needs a person. */
+  /**
+   * A no-transaction migration is running (`executionMs` null) or failed half way (`executionMs` set):
+   * nobody may migrate on top of it until it finishes or a person resolves it.
+   */
   dirty: boolean;
 }
 
@@ -139,6 +142,41 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
     const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
     return `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, ` +
       `round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000), false)`;
+  }
+
+  /**
+   * Claims a no-transaction migration before its first statement runs: a dirty row without an execution time
+   * ("running"). Committed at once, so other runners (on any connection, also behind PgBouncer) wait for it,
+   * and a runner that dies part way leaves the row dirty for a person to resolve.
+   */
+  async claim(q: Queryable, migration: Migration): Promise<void> {
+    await q.query(
+      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, true)`,
+      [migration.version, migration.description, checksum(migration.up)],
+    );
+  }
+
+  /** Marks a recorded version as being rolled back outside a transaction (dirty, "running"). */
+  async claimForRollback(q: Queryable, version: string): Promise<void> {
+    await q.query(`UPDATE ${this.qualified} SET dirty = true, execution_ms = NULL WHERE version = $1`, [version]);
+  }
+
+  /** Marks a claimed version as cleanly applied (or, with `dirty`, failed part way) after `executionMs`. */
+  async settle(q: Queryable, version: string, executionMs: number, dirty = false): Promise<void> {
+    await q.query(`UPDATE ${this.qualified} SET dirty = $2, execution_ms = $3 WHERE version = $1`, [
+      version,
+      dirty,
+      Math.round(executionMs),
+    ]);
+  }
+
+  /** A person says a failed version is complete: clean row, checksum of the current SQL when known. */
+  async resolveApplied(q: Queryable, version: string, migration?: Migration): Promise<void> {
+    await q.query(
+      `UPDATE ${this.qualified} SET dirty = false, execution_ms = coalesce(execution_ms, 0),
+         checksum = coalesce($2, checksum) WHERE version = $1`,
+      [version, migration ? checksum(migration.up) : null],
+    );
   }
 
   /** Forgets `version` (after its down ran). */

@@ -6,9 +6,9 @@ import { orchwfMigrations } from "./builtin.ts";
 import { Deadline, type RunOptions } from "./deadline.ts";
 import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver, Queryable } from "./drivers/driver.ts";
-import { ConnectionError, locate, MigrationError, SqlError } from "./errors.ts";
-import { History } from "./history.ts";
-import { type Migration, validateMigrations } from "./migration.ts";
+import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./errors.ts";
+import { type AppliedRow, History } from "./history.ts";
+import { type Migration, validateMigrations, withoutTransactionWrapper } from "./migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./plan.ts";
 import { splitStatements } from "./split.ts";
 import { quoteIdent } from "./sql-text.ts";
@@ -98,6 +98,39 @@ export interface MigrationPlan {
   missing: string[];
 }
 
+/** Between migrate() steps: since when this run waits for another run's no-transaction migration. */
+interface WaitState {
+  since?: number;
+}
+
+/** How often a run waiting for another run's no-transaction migration looks again. */
+const WAIT_POLL_MS = 200;
+
+/**
+ * Makes the server notice a client that died (SIGKILL, lost network) within a second even in the middle of a
+ * long statement, so it rolls back and releases the migration lock instead of finishing first (PostgreSQL 14+;
+ * ignored where unsupported).
+ */
+const NOTICE_DEAD_CLIENT =
+  "DO $orchwf$ BEGIN PERFORM set_config('client_connection_check_interval', '1000', true); EXCEPTION WHEN OTHERS THEN NULL; END $orchwf$";
+
+/** A table or schema name PostgreSQL keeps as it is (quoted everywhere; longer names would be cut silently). */
+function checkName(what: "table" | "schema", name: string): string {
+  const bytes = typeof name === "string" ? new TextEncoder().encode(name).length : 0;
+  if (typeof name !== "string" || bytes === 0 || bytes > 63 || name.includes("\0")) {
+    throw new MigrationError(
+      "USAGE",
+      `invalid ${what} name ${JSON.stringify(name)}: it must be 1 to 63 bytes without NUL characters (any other character is fine: names are quoted)`,
+    );
+  }
+  return name;
+}
+
+/** "001" and "1" are the same version. */
+function sameVersion(a: string, b: string): boolean {
+  return /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(a) === BigInt(b);
+}
+
 /** SQLSTATEs of "could not talk to the server at all", and driver codes of the same. */
 const CONNECTION_CODES = /^(08|28|3D000|57P0[1-3]|E[A-Z]+|CONNECT_TIMEOUT|CONNECTION_)/;
 
@@ -131,9 +164,13 @@ export class Migrator {
   constructor(db: Database, options: MigratorOptions = {}) {
     this.driver = toDriver(db);
     this.migrations = validateMigrations(options.migrations ?? orchwfMigrations);
-    this.schema = options.schema;
-    this.history = new History(options.schema, options.table ?? "orchwf_migrations");
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+    this.schema = options.schema === undefined ? undefined : checkName("schema", options.schema);
+    this.history = new History(this.schema, checkName("table", options.table ?? "orchwf_migrations"));
+    const lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+    if (typeof lockTimeoutMs !== "number" || !(lockTimeoutMs > 0) || !Number.isFinite(lockTimeoutMs)) {
+      throw new MigrationError("USAGE", `lockTimeoutMs must be a positive number of milliseconds, not ${String(lockTimeoutMs)}`);
+    }
+    this.lockTimeoutMs = lockTimeoutMs;
     this.logger = options.logger;
     this.onEvent = options.onEvent;
   }
@@ -149,20 +186,26 @@ export class Migrator {
    */
   async migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
     const deadline = new Deadline(options);
-    const applied: MigrationRun[] = [];
-    await this.prepare(deadline);
-    const plan = await this.plan({ to: options.to });
-    if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
-    for (const version of plan.missing) {
-      this.warn(`version ${version} is recorded as applied in ${this.history.qualified} but has no migration file`);
+    try {
+      if (options.to !== undefined) pendingMigrations(this.migrations, [], options.to); // a bad `to` touches nothing
+      const applied: MigrationRun[] = [];
+      await this.prepare(deadline);
+      const plan = await this.plan({ to: options.to });
+      if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
+      for (const version of plan.missing) {
+        this.warn(`version ${version} is recorded as applied in ${this.history.qualified} but has no migration file`);
+      }
+      const waiting: WaitState = {};
+      for (;;) {
+        deadline.check();
+        const step = await this.applyNext(options.to, deadline, waiting);
+        if (step === undefined) break;
+        if (step !== "again") applied.push(step);
+      }
+      return { applied };
+    } finally {
+      deadline.dispose();
     }
-    for (;;) {
-      deadline.check();
-      const run = await this.applyNext(options.to, deadline);
-      if (!run) break;
-      applied.push(run);
-    }
-    return { applied };
   }
 
   /**
@@ -178,15 +221,63 @@ export class Migrator {
    */
   async rollback(options: RollbackOptions = {}): Promise<RollbackResult> {
     const deadline = new Deadline(options);
-    await this.prepare(deadline);
-    const targets = rollbackTargets(this.migrations, await this.history.readExisting(this.driver), options);
-    const rolledBack: MigrationRun[] = [];
-    for (const target of targets) {
-      deadline.check();
-      const run = await this.revert(target, deadline);
-      if (run) rolledBack.push(run);
+    try {
+      rollbackTargets(this.migrations, [], options); // a bad `to` touches nothing
+      await this.prepare(deadline);
+      const rows = await this.history.readExisting(this.driver);
+      this.refuseDirty(rows);
+      const targets = rollbackTargets(this.migrations, rows, options);
+      const rolledBack: MigrationRun[] = [];
+      for (const target of targets) {
+        deadline.check();
+        const run = await this.revert(target, deadline);
+        if (run) rolledBack.push(run);
+      }
+      return { rolledBack };
+    } finally {
+      deadline.dispose();
     }
-    return { rolledBack };
+  }
+
+  /**
+   * Settles a version left `failed` (dirty) by a no-transaction migration that stopped part way, after a person
+   * repaired the database: `"applied"` when its change is now complete (the row stays, clean), `"rolled-back"`
+   * when it was undone (the row goes, so `migrate()` runs it again).
+   *
+   * @example
+   * ```ts
+   * // DIRTY: migration 005 failed part way ... -> finish or undo it by hand, then:
+   * await migrator.resolve("005", "rolled-back");
+   * await migrator.migrate();
+   * ```
+   */
+  async resolve(version: string, outcome: "applied" | "rolled-back", options: RunOptions = {}): Promise<void> {
+    if (outcome !== "applied" && outcome !== "rolled-back") {
+      throw new MigrationError("USAGE", `resolve(${JSON.stringify(version)}, ${JSON.stringify(outcome)}): the outcome must be "applied" or "rolled-back"`);
+    }
+    const deadline = new Deadline(options);
+    try {
+      await this.prepare(deadline);
+      await this.locked(deadline, async (tx) => {
+        const rows = await this.history.readExisting(tx);
+        const row = /^\d+$/.test(version) ? rows.find((r) => sameVersion(r.version, version)) : undefined;
+        if (!row) {
+          throw new MigrationError("UNKNOWN_VERSION", `version ${JSON.stringify(version)} is not recorded in ${this.history.qualified}; nothing to resolve`, {
+            version,
+          });
+        }
+        if (!row.dirty) {
+          throw new MigrationError("USAGE", `migration ${row.version} is not marked failed in ${this.history.qualified}; nothing to resolve`, {
+            version: row.version,
+          });
+        }
+        if (outcome === "rolled-back") await this.history.remove(tx, row.version);
+        else await this.history.resolveApplied(tx, row.version, this.migrations.find((m) => sameVersion(m.version, version)));
+      });
+      this.logger?.info(`resolved ${version} as ${outcome}`);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /**
@@ -234,151 +325,235 @@ export class Migrator {
   /** Makes sure the version table exists with our columns; the first connection errors surface here. */
   private async prepare(deadline: Deadline): Promise<void> {
     deadline.check();
-    if (await this.connected(() => this.history.isReady(this.driver))) return;
-    await this.driver.transaction(async (tx) => {
-      await this.lock(tx, deadline);
-      await this.history.ensure(tx);
-    });
+    if (await this.connected(() => deadline.race(this.history.isReady(this.driver)))) return;
+    await this.locked(deadline, (tx) => this.history.ensure(tx));
   }
 
-  /** Starts a migration transaction: limits, search_path, then the advisory lock (waits for other runners). */
-  private async lock(tx: Queryable, deadline: Deadline): Promise<void> {
-    const remaining = deadline.remainingMs();
-    const settings = [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`];
-    if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
-    if (this.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
-    // One round trip for the settings and the lock: the key is our own decimal bigint, safe to inline.
-    settings.push(`SELECT pg_advisory_xact_lock('${this.history.lockKey}'::bigint)`);
+  /**
+   * Runs `fn` in a transaction that holds the migration lock. READ COMMITTED, so that the history read after the
+   * lock sees what the previous holder committed; limits are SET LOCAL, so they never leak into a pooled
+   * connection (PgBouncer). When the run must stop, a server statement is cancelled and the transaction rolls back
+   * before this returns.
+   */
+  private async locked<T>(deadline: Deadline, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const cancels: Promise<unknown>[] = [];
     try {
-      await tx.exec(settings.join(";\n"));
-    } catch (err) {
-      throw this.lockError(err, deadline);
+      return await this.driver.transaction(async (tx) => {
+        const remaining = deadline.remainingMs();
+        const settings = [
+          "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+          `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`,
+        ];
+        if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
+        if (this.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
+        if (!this.driver.embedded) settings.push(NOTICE_DEAD_CLIENT);
+        await deadline.race(tx.exec(settings.join(";\n")));
+        const stopCancelling = await this.cancelOnStop(tx, deadline, cancels);
+        try {
+          try {
+            await deadline.race(tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]));
+          } catch (err) {
+            throw this.lockError(err, deadline);
+          }
+          return await fn(tx);
+        } finally {
+          stopCancelling();
+        }
+      });
+    } finally {
+      // Not inside the transaction: with a one-connection pool the cancel needs the connection it frees.
+      await Promise.all(cancels);
     }
   }
 
+  /**
+   * On a server, cancels this transaction's running statement when the run must stop (signal or timeout). The
+   * cancel names the backend *and* its transaction start, so arriving late it cannot hit the next user of that
+   * pooled connection.
+   */
+  private async cancelOnStop(tx: Queryable, deadline: Deadline, cancels: Promise<unknown>[]): Promise<() => void> {
+    if (this.driver.embedded) return () => {}; // PGlite runs one statement at a time in-process: nothing to cancel
+    const [{ pid, started }] = await deadline.race(
+      tx.query<{ pid: number; started: string }>("SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS started"),
+    );
+    return deadline.onStop(() => {
+      cancels.push(
+        this.driver.query(
+          "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND (extract(epoch FROM xact_start) * 1000000)::bigint = $2::bigint",
+          [pid, started],
+        ).catch(() => {}),
+      );
+    });
+  }
+
   /** One locked transaction: re-read the table, apply the lowest pending version, record it. */
-  private async applyNext(to: string | undefined, deadline: Deadline): Promise<MigrationRun | undefined> {
-    const outcome = await this.driver.transaction(async (tx) => {
-      await this.lock(tx, deadline);
-      const rows = await this.history.readVersions(tx);
-      this.refuseFailed(rows);
+  private async applyNext(
+    to: string | undefined,
+    deadline: Deadline,
+    waiting: WaitState,
+  ): Promise<MigrationRun | "again" | undefined> {
+    const outcome = await this.locked(deadline, async (tx) => {
+      let rows: { version: string; dirty: boolean }[] = await this.history.readVersions(tx); // fresh, only what the plan needs
+      if (rows.some((r) => r.dirty)) { // rare: read the whole rows, again, for the wait's details
+        const full = await this.history.readExisting(tx);
+        const busy = full.find((r) => r.dirty);
+        if (busy) return { busy };
+        rows = full;
+      }
       const pending = pendingMigrations(this.migrations, rows, to);
       const next = pending[0];
-      if (!next || next.transaction === false) return { next };
+      if (!next) return {};
+      if (next.transaction === false) {
+        await this.history.claim(tx, next); // committed now: others wait for this row, on any connection
+        return { next, claimed: true };
+      }
       // Only the run's last commit waits for the WAL flush; it flushes the earlier ones too (see README, Benchmarks).
       const flush = pending.length > 1 ? ";\nSET LOCAL synchronous_commit = off" : "";
       const durationMs = await this.run(tx, next, "up", deadline, this.history.recordStatement(next) + flush);
       return { next, durationMs };
     });
+    if (outcome.busy) {
+      await this.waitForRunning(outcome.busy, deadline, waiting);
+      return "again";
+    }
+    waiting.since = undefined;
     if (!outcome.next) return undefined;
-    if (outcome.durationMs === undefined) return this.applyWithoutTransaction(outcome.next, to, deadline);
-    return this.done("up", outcome.next, outcome.durationMs);
+    if (outcome.claimed) return this.applyWithoutTransaction(outcome.next, deadline);
+    return this.done("up", outcome.next, outcome.durationMs!);
   }
 
-  /** Rolls back one version in a locked transaction, if it is still the newest applied one. */
+  /**
+   * Another run is applying a no-transaction migration (a dirty row without an execution time): wait for it,
+   * polling, at most `lockTimeoutMs`. A row that failed part way (it has an execution time) is refused at once.
+   */
+  private async waitForRunning(row: AppliedRow, deadline: Deadline, waiting: WaitState): Promise<void> {
+    if (row.executionMs !== null) throw this.dirtyError(row);
+    waiting.since ??= Date.now();
+    if (Date.now() - waiting.since >= this.lockTimeoutMs) {
+      const since = row.appliedAt ? ` since ${row.appliedAt.toISOString()}` : "";
+      throw new MigrationError(
+        "DIRTY",
+        `migration ${row.version} has been running outside a transaction${since} and did not finish within ${this.lockTimeoutMs} ms (lockTimeoutMs). If no other run is applying it, its run died part way: check the database, finish or undo ${this.fileOf(row.version)} by hand, then call migrator.resolve("${row.version}", "applied") or migrator.resolve("${row.version}", "rolled-back")`,
+        { version: row.version, file: this.migrationOf(row.version)?.source?.up },
+      );
+    }
+    await deadline.sleep(WAIT_POLL_MS);
+  }
+
+  /** Rolls back one version in a locked transaction, if it is still applied. */
   private async revert(target: Migration, deadline: Deadline): Promise<MigrationRun | undefined> {
     if (target.transaction === false) return this.revertWithoutTransaction(target, deadline);
-    const durationMs = await this.driver.transaction(async (tx) => {
-      await this.lock(tx, deadline);
+    const durationMs = await this.locked(deadline, async (tx) => {
       const rows = await this.history.readExisting(tx);
-      if (!rows.some((r) => BigInt(r.version) === BigInt(target.version))) return undefined; // another runner did it
+      this.refuseDirty(rows);
+      const row = rows.find((r) => sameVersion(r.version, target.version));
+      if (!row) return undefined; // another runner did it
       const ms = await this.run(tx, target, "down", deadline);
-      await this.history.remove(tx, rows.find((r) => BigInt(r.version) === BigInt(target.version))!.version);
+      await this.history.remove(tx, row.version);
       return ms;
     });
     return durationMs === undefined ? undefined : this.done("down", target, durationMs);
   }
 
   /**
-   * A `-- orchwf:no-transaction` migration: each statement alone, under a session advisory lock on one
-   * connection. If a statement after the first fails, the row is recorded as failed so that nobody runs
-   * on top of a half-applied change.
+   * A claimed `-- orchwf:no-transaction` migration: each statement alone. On success the row becomes clean; if
+   * the first statement fails (nothing changed) the claim is withdrawn; if a later one fails (or the run stops
+   * while a statement runs) the row stays dirty with an execution time: `failed`, refused until resolved.
    */
-  private applyWithoutTransaction(m: Migration, to: string | undefined, deadline: Deadline): Promise<MigrationRun | undefined> {
-    return this.withSessionLock(deadline, async (conn) => {
-      const rows = await this.history.readExisting(conn);
-      this.refuseFailed(rows);
-      if (pendingMigrations(this.migrations, rows, to)[0] !== m) return undefined; // another runner moved on
-      const started = performance.now();
-      await this.runStatements(conn, m, "up", deadline, () => this.history.record(conn, m, 0, true));
-      await this.history.record(conn, m, performance.now() - started);
-      return this.done("up", m, performance.now() - started);
-    });
+  private async applyWithoutTransaction(m: Migration, deadline: Deadline): Promise<MigrationRun> {
+    const started = performance.now();
+    const failure = await this.runStatements(m, "up", deadline);
+    const ms = performance.now() - started;
+    const bookkeeping = new Deadline(); // the outcome is recorded even when the run was stopped
+    if (!failure) {
+      await this.locked(bookkeeping, (tx) => this.history.settle(tx, m.version, ms));
+      return this.done("up", m, ms);
+    }
+    await this.locked(bookkeeping, (tx) =>
+      failure.partial ? this.history.settle(tx, m.version, ms, true) : this.history.remove(tx, m.version)
+    );
+    throw failure.error;
   }
 
-  private revertWithoutTransaction(m: Migration, deadline: Deadline): Promise<MigrationRun | undefined> {
-    return this.withSessionLock(deadline, async (conn) => {
-      const rows = await this.history.readExisting(conn);
-      const row = rows.find((r) => BigInt(r.version) === BigInt(m.version));
-      if (!row) return undefined;
-      const started = performance.now();
-      await this.runStatements(conn, m, "down", deadline, async () => {
-        await conn.query(`UPDATE ${this.history.qualified} SET dirty = true WHERE version = $1`, [row.version]);
-      });
-      await this.history.remove(conn, row.version);
-      return this.done("down", m, performance.now() - started);
+  private async revertWithoutTransaction(m: Migration, deadline: Deadline): Promise<MigrationRun | undefined> {
+    const row = await this.locked(deadline, async (tx) => {
+      const rows = await this.history.readExisting(tx);
+      this.refuseDirty(rows);
+      const found = rows.find((r) => sameVersion(r.version, m.version));
+      if (found) await this.history.claimForRollback(tx, found.version);
+      return found;
     });
+    if (!row) return undefined;
+    const started = performance.now();
+    const failure = await this.runStatements(m, "down", deadline);
+    const ms = performance.now() - started;
+    const bookkeeping = new Deadline();
+    if (!failure) {
+      await this.locked(bookkeeping, (tx) => this.history.remove(tx, row.version));
+      return this.done("down", m, ms);
+    }
+    await this.locked(bookkeeping, (tx) =>
+      this.history.settle(tx, row.version, failure.partial ? ms : row.executionMs ?? 0, failure.partial)
+    );
+    throw failure.error;
   }
 
-  private async withSessionLock<T>(deadline: Deadline, fn: (conn: Queryable) => Promise<T>): Promise<T> {
-    return this.driver.session(async (conn) => {
-      const search = this.schema === undefined ? "" : `;\nSET search_path TO ${quoteIdent(this.schema)}`;
-      await conn.exec(`SET lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}${search}`);
-      try {
-        await conn.query("SELECT pg_advisory_lock($1::bigint)", [this.history.lockKey]);
-      } catch (err) {
-        await conn.exec("RESET lock_timeout; RESET search_path").catch(() => {});
-        throw this.lockError(err, deadline);
-      }
-      try {
-        return await fn(conn);
-      } finally {
-        await conn.query("SELECT pg_advisory_unlock($1::bigint)", [this.history.lockKey]);
-        await conn.exec("RESET lock_timeout; RESET search_path");
-      }
-    });
-  }
-
-  /**
-   * Runs one direction of a migration in the current transaction; returns its duration. `then` (the history
-   * row) goes in the same round trip, after the script: error positions inside the script are unchanged.
-   */
+  /** Runs one direction of a migration in the current transaction; returns its duration. */
   private async run(tx: Queryable, m: Migration, direction: "up" | "down", deadline: Deadline, then?: string): Promise<number> {
     this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
     const script = direction === "up" ? m.up : m.down!;
     const started = performance.now();
     try {
-      if (then !== undefined && endsOutsideQuotes(script)) await tx.exec(`${script}\n;\n${then}`);
+      // `then` (the history row) goes in the same round trip, after the script: error positions are unchanged.
+      const body = withoutTransactionWrapper(script);
+      if (then !== undefined && endsOutsideQuotes(body)) await deadline.race(tx.exec(`${body}\n;\n${then}`));
       else {
-        await tx.exec(script); // an unterminated quote or comment: let Postgres report it on the script alone
-        if (then !== undefined) await tx.exec(then);
+        await deadline.race(tx.exec(body)); // an unterminated quote or comment: Postgres reports it on the script alone
+        if (then !== undefined) await deadline.race(tx.exec(then));
       }
+      // PGlite ignores statement_timeout and cannot be interrupted: a step that ends late (or during which the
+      // signal aborted) is rolled back here.
+      if (this.driver.embedded) await deadline.catchUp();
+      deadline.check();
     } catch (err) {
-      throw this.sqlError(err, m, direction, script, 0, deadline);
+      throw this.sqlError(err, m, direction, script, undefined, deadline);
     }
     return performance.now() - started;
   }
 
-  /** Runs statements one by one outside a transaction; `markFailed` runs when a later statement fails. */
+  /**
+   * Runs statements one by one outside a transaction, on one connection. Returns the failure, if any, and
+   * whether it left the migration part way (an earlier statement ran, or a stopped statement may still finish).
+   */
   private async runStatements(
-    conn: Queryable,
     m: Migration,
     direction: "up" | "down",
     deadline: Deadline,
-    markFailed: () => Promise<void>,
-  ): Promise<void> {
+  ): Promise<{ error: unknown; partial: boolean } | undefined> {
     this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
     const script = direction === "up" ? m.up : m.down!;
     const statements = splitStatements(script);
-    for (let i = 0; i < statements.length; i++) {
+    // Errors before the first statement (no connection, SET failed) leave the migration untouched.
+    return await this.driver.session(async (conn) => {
+      if (this.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(this.schema)}`);
       try {
-        deadline.check();
-        await conn.exec(statements[i].text);
-      } catch (err) {
-        if (i > 0) await markFailed();
-        throw this.sqlError(err, m, direction, script, statements[i].offset, deadline, i > 0);
+        for (let i = 0; i < statements.length; i++) {
+          if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
+          try {
+            await deadline.race(conn.exec(statements[i].text));
+          } catch (err) {
+            const stopped = err instanceof MigrationError && (err.code === "TIMEOUT" || err.code === "ABORTED");
+            // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
+            const partial = i > 0 || stopped || /\bCONCURRENTLY\b/i.test(statements[i].text);
+            const error = this.sqlError(err, m, direction, script, statements[i].offset, deadline, partial);
+            return { error, partial };
+          }
+        }
+        return undefined;
+      } finally {
+        if (this.schema !== undefined) await conn.exec("RESET search_path").catch(() => {});
       }
-    }
+    }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
   }
 
   private done(direction: "up" | "down", m: Migration, durationMs: number): MigrationRun {
@@ -393,26 +568,42 @@ export class Migrator {
     this.logger?.warn(message);
   }
 
-  private refuseFailed(rows: { version: string; dirty: boolean }[]): void {
-    const failed = rows.find((r) => r.dirty);
-    if (failed) {
-      throw new MigrationError(
-        "DIRTY",
-        `migration ${failed.version} failed part way outside a transaction; repair the database by hand, then delete its row from ${this.history.qualified} (if you undid it) or set dirty = false (if you completed it)`,
-        { version: failed.version },
-      );
-    }
+  /** Refuses to run on top of a no-transaction migration that is running or failed part way. */
+  private refuseDirty(rows: readonly AppliedRow[]): void {
+    const row = rows.find((r) => r.dirty);
+    if (row) throw this.dirtyError(row);
+  }
+
+  private dirtyError(row: AppliedRow): MigrationError {
+    const v = row.version;
+    const what = row.executionMs === null
+      ? "is being applied or rolled back outside a transaction by another run (or its run died part way)"
+      : "failed part way outside a transaction: some of its statements ran, the others did not";
+    return new MigrationError(
+      "DIRTY",
+      `migration ${v} (${this.fileOf(v)}) ${what}; nothing was run. Check the database, finish or undo that migration by hand, then call migrator.resolve("${v}", "applied") if its change is now complete, or migrator.resolve("${v}", "rolled-back") if it is undone (or update ${this.history.qualified} yourself: dirty = false, or delete the row)`,
+      { version: v, file: this.migrationOf(v)?.source?.up },
+    );
+  }
+
+  private migrationOf(version: string): Migration | undefined {
+    return /^\d+$/.test(version) ? this.migrations.find((m) => sameVersion(m.version, version)) : undefined;
+  }
+
+  private fileOf(version: string): string {
+    const m = this.migrationOf(version);
+    return m?.source?.up ?? (m ? `"${m.description}"` : "no migration file has this version");
   }
 
   private driftError(versions: string[]): MigrationError {
     const files = versions.map((v) => {
-      const m = this.migrations.find((x) => BigInt(x.version) === BigInt(v));
+      const m = this.migrationOf(v);
       return m?.source?.up ? `${v} (${m.source.up})` : v;
     });
     return new MigrationError(
       "CHECKSUM_MISMATCH",
       `applied migration${versions.length > 1 ? "s" : ""} ${files.join(", ")} changed since ${versions.length > 1 ? "they were" : "it was"} applied; restore the original SQL and put the change into a new migration (or pass allowDrift / --allow-drift to accept it)`,
-      { version: versions[0], file: this.migrations.find((x) => x.version === versions[0])?.source?.up },
+      { version: versions[0], file: this.migrationOf(versions[0])?.source?.up },
     );
   }
 
@@ -443,7 +634,7 @@ export class Migrator {
     m: Migration,
     direction: "up" | "down",
     script: string,
-    offset: number,
+    offset: number | undefined, // of the failing statement; undefined when the whole script ran at once
     deadline: Deadline,
     partial = false,
   ): unknown {
@@ -455,15 +646,18 @@ export class Migrator {
     if (typeof e.code !== "string" || !/^[0-9A-Z]{5}$/.test(e.code)) return err;
     const file = (direction === "up" ? m.source?.up : m.source?.down) ?? `migration ${m.version} (${direction})`;
     const position = Number(e.position);
-    const prefix = Array.from(script.slice(0, offset)).length; // statement offset, in characters
-    const location = position > 0
-      ? locate(script, prefix + position)
-      : locateStatement(script, offset > 0 ? offset : soleDoBlock(script, e.where), e.where);
-    const note = partial ? " (statements before it were applied and could not be undone: the version is marked failed)" : "";
+    const prefix = Array.from(script.slice(0, offset ?? 0)).length; // statement offset, in characters
+    const location = position > 0 ? locate(script, prefix + position) : locateRuntime(script, offset, e.where);
+    const hint = e.code === "25001" && m.transaction !== false
+      ? `; put "-- orchwf:no-transaction" at the top of ${file} to run it outside a transaction`
+      : "";
+    const note = partial
+      ? " (outside a transaction this cannot be undone: the version is marked failed; see DIRTY in the README)"
+      : "";
     return new SqlError({
       version: m.version,
       file,
-      detail: `${e.message ?? String(err)}${note}`,
+      detail: `${e.message ?? String(err)}${hint}${note}`,
       sqlState: e.code,
       location,
       cause: err,
@@ -472,33 +666,49 @@ export class Migrator {
 }
 
 /**
- * A runtime error (no position) in a no-transaction statement points at the statement; in a DO block or
- * function body Postgres names the line inside the body ("PL/pgSQL function ... line 3"), which we add.
+ * Where a runtime error without a position happened. In a no-transaction run the statement is known; in a whole
+ * script only an error inside a DO block can be placed: Postgres names the line inside the block
+ * ("PL/pgSQL function inline_code_block line 3 at RAISE"), and the block is the one that line fits.
  */
-function locateStatement(script: string, offset: number, where?: string) {
-  const line = /line (\d+)/.exec(where ?? "");
-  if (offset === 0 && !line) return undefined;
-  const statementStart = offset + (script.slice(offset).length - script.slice(offset).trimStart().length);
-  const base = locate(script, Array.from(script.slice(0, statementStart)).length + 1);
-  if (!line) return base;
-  const bodyStart = script.indexOf("$", statementStart);
-  const bodyLine = bodyStart === -1 ? base.line : script.slice(0, bodyStart).split("\n").length;
-  const target = bodyLine + Number(line[1]) - 1;
+function locateRuntime(script: string, statementOffset: number | undefined, where?: string): SqlErrorLocation | undefined {
+  const bodyLine = /inline_code_block line (\d+)(?: at ([A-Za-z]+))?/.exec(where ?? "");
+  const offset = statementOffset ?? (bodyLine ? failingDoBlock(script, Number(bodyLine[1]), bodyLine[2]) : undefined);
+  if (offset === undefined) return undefined;
+  const start = offset + leadingNoise(script.slice(offset));
+  if (!bodyLine || !/^DO\b/i.test(script.slice(start))) return locate(script, Array.from(script.slice(0, start)).length + 1);
+  const quote = script.indexOf("$", start);
   const lines = script.split("\n");
-  const column = (lines[target - 1] ?? "").length - (lines[target - 1] ?? "").trimStart().length + 1;
+  const target = script.slice(0, quote === -1 ? start : quote).split("\n").length + Number(bodyLine[1]) - 1;
+  const text = lines[target - 1] ?? "";
+  const column = text.length - text.trimStart().length + 1;
   return locate(script, Array.from(lines.slice(0, target - 1).join("\n")).length + (target > 1 ? 1 : 0) + column);
+}
+
+/** Length of the white space and comments before a statement's first word. */
+function leadingNoise(text: string): number {
+  return /^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/.exec(text)![0].length;
+}
+
+/**
+ * The offset of the DO block a whole-script runtime error came from: the only one, or the only one whose body
+ * line `line` exists and starts with the construct Postgres named (RAISE, PERFORM, ...). Undefined when unsure.
+ */
+function failingDoBlock(script: string, line: number, construct?: string): number | undefined {
+  const blocks = splitStatements(script).filter((st) => /^DO\b/i.test(st.text.slice(leadingNoise(st.text))));
+  if (blocks.length === 1) return blocks[0].offset;
+  const fits = blocks.filter((st) => {
+    const body = st.text.slice(st.text.indexOf("$")).split("\n");
+    const text = (body[line - 1] ?? "").trim();
+    if (text === "") return false;
+    const keyword = construct?.toUpperCase();
+    return !keyword || keyword === "SQL" || keyword === "ASSIGNMENT" || text.toUpperCase().startsWith(keyword);
+  });
+  return fits.length === 1 ? fits[0].offset : undefined;
 }
 
 /** True when `script` ends outside any quote, dollar quote or block comment, so "\n;" after it ends its last statement. */
 function endsOutsideQuotes(script: string): boolean {
   return splitStatements(`${script}\n;\nSELECT`).at(-1)?.offset === script.length + 2;
-}
-
-/** In a whole-script error from a DO block, the offset of that DO statement when the script has only one. */
-function soleDoBlock(script: string, where?: string): number {
-  if (!where?.includes("inline_code_block")) return 0;
-  const blocks = splitStatements(script).filter((s) => /^\s*DO\b/i.test(s.text.replace(/^(\s*--[^\n]*\n)*/, "")));
-  return blocks.length === 1 ? blocks[0].offset : 0;
 }
 
 /**

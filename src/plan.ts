@@ -111,6 +111,9 @@ export function rollbackTargets(
   options: { steps?: number; to?: string },
 ): Migration[] {
   if (options.to !== undefined && options.to !== "0") requireKnown(available, options.to);
+  if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) {
+    throw new MigrationError("USAGE", `rollback steps must be a whole number of at least 1, not ${String(options.steps)}`);
+  }
   const done = join(available, applied).filter((j) => j.row).reverse();
   const chosen = options.to !== undefined
     ? done.filter((j) => compareLoose(j.version, options.to!) > 0)
