@@ -348,10 +348,10 @@ export class Migrator {
         if (this.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
         if (!this.driver.embedded) settings.push(NOTICE_DEAD_CLIENT);
         await deadline.race(tx.exec(settings.join(";\n")));
-        const stopCancelling = await this.cancelOnStop(tx, deadline, cancels);
+        const { stopCancelling, locked } = await this.cancelOnStop(tx, deadline, cancels);
         try {
           try {
-            await deadline.race(tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]));
+            if (!locked) await deadline.race(tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]));
           } catch (err) {
             throw this.lockError(err, deadline);
           }
@@ -371,12 +371,20 @@ export class Migrator {
    * cancel names the backend *and* its transaction start, so arriving late it cannot hit the next user of that
    * pooled connection.
    */
-  private async cancelOnStop(tx: Queryable, deadline: Deadline, cancels: Promise<unknown>[]): Promise<() => void> {
-    if (this.driver.embedded) return () => {}; // PGlite runs one statement at a time in-process: nothing to cancel
-    const [{ pid, started }] = await deadline.race(
-      tx.query<{ pid: number; started: string }>("SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS started"),
+  private async cancelOnStop(
+    tx: Queryable,
+    deadline: Deadline,
+    cancels: Promise<unknown>[],
+  ): Promise<{ stopCancelling: () => void; locked: boolean }> {
+    if (this.driver.embedded) return { stopCancelling: () => {}, locked: false }; // PGlite: one statement at a time, nothing to cancel
+    // The same round trip tries the migration lock: uncontended (the usual case), the blocking wait is skipped.
+    const [{ pid, started, locked }] = await deadline.race(
+      tx.query<{ pid: number; started: string; locked: boolean }>(
+        "SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS started, pg_try_advisory_xact_lock($1::bigint) AS locked",
+        [this.history.lockKey],
+      ),
     );
-    return deadline.onStop(() => {
+    const stopCancelling = deadline.onStop(() => {
       cancels.push(
         this.driver.query(
           "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND (extract(epoch FROM xact_start) * 1000000)::bigint = $2::bigint",
@@ -384,6 +392,7 @@ export class Migrator {
         ).catch(() => {}),
       );
     });
+    return { stopCancelling, locked: locked === true };
   }
 
   /** One locked transaction: re-read the table, apply the lowest pending version, record it. */
