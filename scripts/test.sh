@@ -8,7 +8,7 @@ passed=0
 failed=0
 
 # bun test prints " N pass" and " N fail" lines at the end.
-bun test ./tests 2>&1 | tee "$log"
+bun test --timeout 120000 ./tests 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 p=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 f=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
