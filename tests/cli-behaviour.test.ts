@@ -235,3 +235,28 @@ describe("JSR", () => {
     assert.match(result.out, /Dry run complete/);
   });
 });
+
+describe("resolve", () => {
+  test("a no-transaction migration that failed part way blocks up until resolve records the repair", LONG, async () => {
+    const dir = tempDir();
+    const migrations = join(dir, "migrations");
+    mkdirSync(migrations);
+    writeFileSync(join(migrations, "001_index.up.sql"), "-- orchwf:no-transaction\nCREATE TABLE a (id int);\nSELEC 1;\n");
+    const db = ["--db", `pglite:${join(dir, "data")}`, "--dir", migrations];
+    const failed = await cli(["up", ...db]);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stderr, /001_index\.up\.sql:3:1/);
+    const blocked = await cli(["up", ...db]);
+    assert.equal(blocked.code, 1);
+    assert.match(blocked.stderr, /001.*failed/);
+    assert.equal((await cli(["resolve", "001", "--applied", "--rolled-back", ...db])).code, 2);
+    // The person finishes the migration by hand (here: the statement was a typo), then says so.
+    writeFileSync(join(migrations, "001_index.up.sql"), "-- orchwf:no-transaction\nCREATE TABLE a (id int);\nSELECT 1;\n");
+    const resolved = await cli(["resolve", "001", "--applied", ...db]);
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.match(resolved.stdout, /resolved 001 as applied/);
+    const status = await cli(["status", "--json", ...db]);
+    assert.equal(JSON.parse(status.stdout).migrations[0].state, "applied");
+    assert.equal((await cli(["up", ...db])).code, 0);
+  });
+});

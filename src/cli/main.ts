@@ -105,6 +105,10 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
   cli.command("status", "Show every migration: applied, pending, modified, missing, failed")
     .option("--exit-code", "Exit with 3 when migrations are pending")
     .action(set(status));
+  cli.command("resolve <version>", "Settle a failed no-transaction migration once you repaired the database by hand")
+    .option("--applied", "It is complete now: record it as applied")
+    .option("--rolled-back", "It is undone now: forget it, so that up runs it again")
+    .action(set(resolve));
   cli.command("create <name>", "Write the next VERSION_name.up.sql / .down.sql pair into --dir (default ./migrations)")
     .action(set(create));
   cli.command("help", "Show this help").action(set(async () => {
@@ -335,9 +339,24 @@ function status(ctx: Context): Promise<number> {
     }));
 }
 
+function resolve(ctx: Context): Promise<number> {
+  return run(ctx, async () => {
+    const version = rawPositional(ctx.argv, "resolve") ?? String(ctx.options.n);
+    const applied = Boolean(ctx.options.applied);
+    if (applied === Boolean(ctx.options.rolledBack)) throw usage("resolve VERSION takes exactly one of --applied or --rolled-back");
+    const outcome = applied ? "applied" : "rolled-back";
+    return await withMigrator(ctx, async (migrator, db) => {
+      await migrator.resolve(version, outcome, { timeoutMs: remaining(ctx) });
+      if (ctx.json) printJson(ctx, { database: db.label, resolved: version, outcome });
+      else ctx.io.stdout(`resolved ${version} as ${outcome}\n`);
+      return EXIT.ok;
+    });
+  });
+}
+
 function create(ctx: Context): Promise<number> {
   return run(ctx, () => {
-    const name = rawName(ctx.argv) ?? String(ctx.options.n);
+    const name = rawPositional(ctx.argv, "create") ?? String(ctx.options.n);
     const created = createMigration(rawOption(ctx.argv, "dir") ?? "migrations", name);
     if (ctx.json) printJson(ctx, created);
     else ctx.io.stdout(`created ${created.up}\ncreated ${created.down}\n`);
@@ -345,9 +364,9 @@ function create(ctx: Context): Promise<number> {
   });
 }
 
-/** The NAME of `create NAME` as typed (cac would turn "2024" into a number). */
-function rawName(argv: readonly string[]): string | undefined {
-  const i = argv.indexOf("create");
+/** The argument after `command` as typed (cac would turn "2024" or "001" into a number). */
+function rawPositional(argv: readonly string[], command: string): string | undefined {
+  const i = argv.indexOf(command);
   return i >= 0 && i + 1 < argv.length && !argv[i + 1].startsWith("-") ? argv[i + 1] : undefined;
 }
 
