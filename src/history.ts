@@ -49,13 +49,18 @@ export class History {
     this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
   }
 
-  /** True when the table exists and has every column we need (the common, fast path). */
-  async isReady(q: Queryable): Promise<boolean> {
+  /** Columns the table has now (none when it does not exist). */
+  private async columns(q: Queryable): Promise<Set<string>> {
     const rows = await q.query<{ attname: string }>(
       "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
       [this.qualified],
     );
-    const have = new Set(rows.map((r) => r.attname));
+    return new Set(rows.map((r) => r.attname));
+  }
+
+  /** True when the table exists and has every column we need (the common, fast path). */
+  async isReady(q: Queryable): Promise<boolean> {
+    const have = await this.columns(q);
     return have.has("version") && Object.keys(EXTRA_COLUMNS).every((c) => have.has(c));
   }
 
@@ -74,15 +79,23 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
     );
   }
 
-  /** Every recorded version; none when the table does not exist yet (reading never creates it). */
+  /**
+   * Every recorded version. Never writes: no rows when the table does not exist yet, and a Go-era table
+   * without our columns reads as rows without checksum.
+   */
   async read(q: Queryable): Promise<AppliedRow[]> {
-    const [exists] = await q.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [this.qualified]);
-    if (!exists.ok) return [];
-    return this.readExisting(q);
+    const have = await this.columns(q);
+    if (!have.has("version")) return [];
+    return this.select(q, (column) => have.has(column));
   }
 
-  /** Like `read`, for when the table is known to exist (inside the locked transaction). */
-  async readExisting(q: Queryable): Promise<AppliedRow[]> {
+  /** Like `read`, for when the table is known to be ready (inside the locked transaction). */
+  readExisting(q: Queryable): Promise<AppliedRow[]> {
+    return this.select(q, () => true);
+  }
+
+  private async select(q: Queryable, has: (column: string) => boolean): Promise<AppliedRow[]> {
+    const column = (name: string) => (has(name) ? name : `NULL AS ${name}`);
     const rows = await q.query<{
       version: string;
       description: string | null;
@@ -90,7 +103,10 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
       applied_at: Date | string | null;
       execution_ms: number | null;
       dirty: boolean | null;
-    }>(`SELECT version, description, checksum, applied_at, execution_ms, dirty FROM ${this.qualified}`);
+    }>(
+      `SELECT version, description, ${column("checksum")}, applied_at, ${column("execution_ms")}, ${column("dirty")}
+       FROM ${this.qualified}`,
+    );
     return rows.map((r) => ({
       version: r.version,
       description: r.description,
