@@ -28,8 +28,9 @@ for runtime in $runtimes; do
   echo "=== $runtime ==="
   case $runtime in
     bun)
-      # bun test prints " N pass", " N skip" and " N fail" lines at the end.
-      bun test "${files[@]/#/./}" 2>&1 | tee "$log"
+      # bun test prints " N pass", " N skip" and " N fail" lines at the end. --timeout: bunfig's [test] timeout
+      # does not reach node:test tests, whose limit is otherwise 5 s (a fresh PGlite can take longer).
+      bun test --timeout 120000 "${files[@]/#/./}" 2>&1 | tee "$log"
       status=${PIPESTATUS[0]}
       pick() { grep -E "^ *[0-9]+ $1\$" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
       count bun "$status" "$(pick pass)" "$(pick fail)" "$(pick skip)"

@@ -14,7 +14,7 @@ const addPriority: Migration = {
 for (const engine of engines) {
   const skip = (await engine.available()) ? false : "no PostgreSQL server here";
   describe(`baseline on ${engine.name}`, () => {
-    test("records versions up to `to` as applied without running them; migrate() runs only the rest", { skip }, async () => {
+    test("records versions up to `to` as applied without running them; migrate() runs only the rest", { skip, timeout: 120_000 }, async () => {
       const d = await engine.open();
       try {
         // The built-in schema exists already, made by another tool: running it again would fail.
@@ -44,7 +44,7 @@ for (const engine of engines) {
       }
     });
 
-    test("an unknown `to` is refused before anything is written", { skip }, async () => {
+    test("an unknown `to` is refused before anything is written", { skip, timeout: 120_000 }, async () => {
       const d = await engine.open();
       try {
         const err = await new Migrator(d.db).baseline({ to: "999" }).then(() => undefined, (e) => e);

@@ -15,6 +15,9 @@ import { postgresEngine, type TestDatabase } from "./helpers/engines.ts";
 // deno-lint-ignore no-explicit-any
 const BunSQL = (globalThis as any).Bun?.SQL as (new (url: string, options?: object) => any) | undefined;
 
+/** A fresh PGlite (initdb in WebAssembly) takes seconds on a busy machine; Bun's default limit is 5 s. */
+const TIMEOUT_MS = 120_000;
+
 /** Skip reason of the Bun-only tests elsewhere. */
 const onlyBun = BunSQL ? false : "Bun SQL exists only under Bun";
 
@@ -99,7 +102,7 @@ for (const [label, client] of Object.entries(clients)) {
   const skip = (await client.skip()) ?? false;
   if (skip) console.log(`*** ${label} tests skipped: ${skip} ***`);
   describe(`${label} passed as it is`, () => {
-    test("is detected, and runs the Driver contract: exec, query, transaction, session, error fields", { skip }, async () => {
+    test("is detected, and runs the Driver contract: exec, query, transaction, session, error fields", { skip, timeout: TIMEOUT_MS }, async () => {
       const { db, check, close } = await client.open();
       try {
         const driver = toDriver(db);
@@ -142,7 +145,7 @@ for (const [label, client] of Object.entries(clients)) {
       }
     });
 
-    test("quickSetup and Migrator apply, report and roll back the built-in schema", { skip }, async () => {
+    test("quickSetup and Migrator apply, report and roll back the built-in schema", { skip, timeout: TIMEOUT_MS }, async () => {
       const { db, check, close } = await client.open();
       try {
         const first = await quickSetup(db, { timeoutMs: 30_000 });
@@ -165,7 +168,7 @@ for (const [label, client] of Object.entries(clients)) {
       }
     });
 
-    test("a failing migration rolls back whole and its error names file:line:column", { skip }, async () => {
+    test("a failing migration rolls back whole and its error names file:line:column", { skip, timeout: TIMEOUT_MS }, async () => {
       const { db, check, close } = await client.open();
       try {
         const good: Migration = {
@@ -257,7 +260,7 @@ describe("detection", () => {
 
 const serverMissing = (await noServer()) ?? false;
 describe("node-postgres sharing", () => {
-  test("two Migrators on one pg Client, and on one Pool, at the same time apply each migration once", { skip: serverMissing }, async () => {
+  test("two Migrators on one pg Client, and on one Pool, at the same time apply each migration once", { skip: serverMissing, timeout: TIMEOUT_MS }, async () => {
     for (const label of ["node-postgres Client", "node-postgres Pool"]) {
       const { db, check, close } = await clients[label].open();
       try {
