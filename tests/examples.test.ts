@@ -64,7 +64,7 @@ const EXAMPLES: { file: string; expect: RegExp[] }[] = [
     file: "error_handling.ts",
     expect: [
       /SQL error at examples\/migration_example\/migrations_with_error\/20250201000000_create_invoices\.up\.sql:6:14 \(SQLSTATE 42704\)/,
-      /> 6 \|   line_count INTEGR NOT NULL DEFAULT 0\n\s+\|\s{14}\^/,
+      /> 6 \| {3}line_count INTEGR NOT NULL DEFAULT 0\n\s+\| {14}\^/,
       /invoices table absent, version recorded 0 times/,
       /current version: 001, 1 pending/,
     ],
