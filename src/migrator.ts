@@ -222,28 +222,6 @@ export class Migrator {
   }
 
   /**
-   * What `migrate()` would do now, without doing it (the CLI's `up --dry-run`).
-   *
-   * @example
-   * ```ts
-   * const { pending } = await migrator.plan();
-   * ```
-   */
-  async plan(options: { to?: string } = {}): Promise<MigrationPlan> {
-    const rows = await this.connected(() => this.history.read(this.driver));
-    const entries = statusEntries(this.migrations, rows);
-    return {
-      pending: pendingMigrations(this.migrations, rows, options.to).map((m) => ({
-        version: m.version,
-        description: m.description,
-        transaction: m.transaction !== false,
-      })),
-      modified: entries.filter((e) => e.state === "modified").map((e) => e.version),
-      missing: entries.filter((e) => e.state === "missing").map((e) => e.version),
-    };
-  }
-
-  /**
    * Adopts an existing database whose schema another tool (or a person) already made: records every migration
    * up to and including `to` as applied, with its checksum, without running it, under the migration lock.
    * Versions already recorded stay as they are; `migrate()` then runs only what comes after.
@@ -271,6 +249,28 @@ export class Migrator {
     });
     for (const m of marked) this.logger?.info(`baselined ${m.version} ${m.description} (recorded as applied, not run)`);
     return { baselined: marked.map((m) => ({ version: m.version, description: m.description })) };
+  }
+
+  /**
+   * What `migrate()` would do now, without doing it (the CLI's `up --dry-run`).
+   *
+   * @example
+   * ```ts
+   * const { pending } = await migrator.plan();
+   * ```
+   */
+  async plan(options: { to?: string } = {}): Promise<MigrationPlan> {
+    const rows = await this.connected(() => this.history.read(this.driver));
+    const entries = statusEntries(this.migrations, rows);
+    return {
+      pending: pendingMigrations(this.migrations, rows, options.to).map((m) => ({
+        version: m.version,
+        description: m.description,
+        transaction: m.transaction !== false,
+      })),
+      modified: entries.filter((e) => e.state === "modified").map((e) => e.version),
+      missing: entries.filter((e) => e.state === "missing").map((e) => e.version),
+    };
   }
 
   /** Makes sure the version table exists with our columns; the first connection errors surface here. */
