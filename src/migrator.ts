@@ -242,7 +242,16 @@ export class Migrator {
     pendingMigrations(this.migrations, [], options.to); // an unknown `to` is refused before anything is written
     await this.prepare(deadline);
     const marked = await this.driver.transaction(async (tx) => {
-      await this.lock(tx, deadline);
+      // The migration lock every run takes, so a concurrent run never records or applies a version twice.
+      // READ COMMITTED: the history read after the lock sees what the previous holder committed.
+      await tx.exec(
+        `SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\nSET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`,
+      );
+      try {
+        await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]);
+      } catch (err) {
+        throw this.lockError(err, deadline);
+      }
       const pending = pendingMigrations(this.migrations, await this.history.readExisting(tx), options.to);
       for (const m of pending) await this.history.recordBaseline(tx, m);
       return pending;
