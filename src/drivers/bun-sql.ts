@@ -106,10 +106,15 @@ export function bunSqlDriver(sql: BunSqlLike): Driver {
     },
     async session(fn) {
       const reserved = await translated(() => sql.reserve!());
+      let failed = true;
       try {
-        return await fn(queryable(reserved));
+        const result = await fn(queryable(reserved));
+        failed = false;
+        return result;
       } finally {
-        reserved.release();
+        // After a failure the connection may still hold a session lock or setting: close it, do not pool it.
+        if (failed && typeof reserved.close === "function") await reserved.close().catch(() => {});
+        else reserved.release();
       }
     },
   };
