@@ -252,6 +252,27 @@ describe("detection", () => {
     }
   });
 
+  test("a server that refuses the connection is a CONNECTION_FAILED error on every client", { timeout: TIMEOUT_MS }, async () => {
+    const nowhere = "postgres://postgres@127.0.0.1:1/none"; // nothing listens on port 1: refused at once
+    const made: { db: object; end(): Promise<void> }[] = [];
+    const sql = postgres(nowhere, { max: 1 });
+    made.push({ db: sql, end: () => sql.end() });
+    const pool = new pg.Pool({ connectionString: nowhere });
+    made.push({ db: pool, end: () => pool.end() });
+    if (BunSQL) {
+      const bun = new BunSQL(nowhere);
+      made.push({ db: bun, end: () => bun.close() });
+    }
+    try {
+      for (const { db } of made) {
+        const err = await quickSetup(db).then(() => undefined, (e) => e);
+        assert.equal(err?.code, "CONNECTION_FAILED", `${toDriver(db).name}: ${err}`);
+      }
+    } finally {
+      for (const { end } of made) await end();
+    }
+  });
+
   test("a pg Client that was never connected is refused instead of hanging", () => {
     const client = new pg.Client("postgres://127.0.0.1:1/none");
     assert.throws(() => toDriver(client), /not connected: call `await client.connect\(\)` first/);
