@@ -76,6 +76,18 @@ export interface RollbackResult {
   rolledBack: MigrationRun[];
 }
 
+/** Options of `baseline()`. */
+export interface BaselineOptions extends RunOptions {
+  /** Record every migration up to and including this version as applied. */
+  to: string;
+}
+
+/** What `baseline()` did. */
+export interface BaselineResult {
+  /** Versions recorded as applied by this call (not run), in order; already recorded ones are not listed. */
+  baselined: { version: string; description: string }[];
+}
+
 /** What `status()` returns; the CLI's `status --json` prints exactly this. */
 export interface StatusReport {
   /** The version table, as it is addressed in SQL. */
@@ -298,6 +310,41 @@ export class Migrator {
       current: done.length > 0 ? done[done.length - 1].version : null,
       pending: migrations.filter((m) => m.state === "pending").length,
     };
+  }
+
+  /**
+   * Adopts an existing database whose schema another tool (or a person) already made: records every migration
+   * up to and including `to` as applied, with its checksum, without running it, under the migration lock.
+   * Versions already recorded stay as they are; `migrate()` then runs only what comes after.
+   *
+   * @example
+   * ```ts
+   * // The tables of 001..003 exist already (made by golang-migrate or dbmate):
+   * const migrator = new Migrator(sql, { migrations: await loadMigrations("./db/migrations") });
+   * await migrator.baseline({ to: "003" }); // { baselined: [{ version: "001", ... }, ...] }
+   * await migrator.migrate();               // 004 onwards
+   * ```
+   */
+  async baseline(options: BaselineOptions): Promise<BaselineResult> {
+    if (typeof options?.to !== "string") {
+      throw new MigrationError("USAGE", "baseline({ to }): `to` is required, the last version the database already has");
+    }
+    const deadline = new Deadline(options);
+    pendingMigrations(this.migrations, [], options.to); // an unknown `to` is refused before anything is written
+    let marked: Migration[];
+    try {
+      await this.prepare(deadline);
+      // Under the migration lock every run takes, so a concurrent run never records or applies a version twice.
+      marked = await this.locked(deadline, async (tx) => {
+        const pending = pendingMigrations(this.migrations, await this.history.readExisting(tx), options.to);
+        for (const m of pending) await this.history.recordBaseline(tx, m);
+        return pending;
+      });
+    } finally {
+      deadline.dispose();
+    }
+    for (const m of marked) this.logger?.info(`baselined ${m.version} ${m.description} (recorded as applied, not run)`);
+    return { baselined: marked.map((m) => ({ version: m.version, description: m.description })) };
   }
 
   /**

@@ -37,6 +37,8 @@ export {
   validateMigrations,
 } from "./migration.ts";
 export {
+  type BaselineOptions,
+  type BaselineResult,
   type Logger,
   type MigrateOptions,
   type MigrateResult,

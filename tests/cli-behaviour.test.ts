@@ -11,6 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { createServer, connect, type Server } from "node:net";
 import { afterEach, describe, test } from "node:test";
+import { PGlite } from "@electric-sql/pglite";
 import { postgresEngine } from "./helpers/engines.ts";
 import { createMigration } from "../src/cli/create.ts";
 import { goStyleFlags, parseDuration, rawOption } from "../src/cli/options.ts";
@@ -258,5 +259,37 @@ describe("resolve", () => {
     const status = await cli(["status", "--json", ...db]);
     assert.equal(JSON.parse(status.stdout).migrations[0].state, "applied");
     assert.equal((await cli(["up", ...db])).code, 0);
+  });
+});
+
+describe("baseline", () => {
+  test("records versions as applied without running them, so up then runs only what came after", LONG, async () => {
+    const dir = tempDir();
+    const migrations = join(dir, "migrations");
+    mkdirSync(migrations);
+    // The existing database already has what 001 would create; running 001 again would fail.
+    writeFileSync(join(migrations, "001_a.up.sql"), "CREATE TABLE a (id int);");
+    writeFileSync(join(migrations, "002_b.up.sql"), "CREATE TABLE b (id int);");
+    const db = ["--db", `pglite:${join(dir, "data")}`, "--dir", migrations];
+    const first = await cli(["up", "--to", "001", ...db]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((await cli(["baseline", ...db])).code, 2, "--to is required");
+    const unknown = await cli(["baseline", "--to", "009", ...db]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown version "009"/);
+    const baselined = await cli(["baseline", "--to", "002", "--json", ...db]);
+    assert.equal(baselined.code, 0, baselined.stderr);
+    assert.deepEqual(JSON.parse(baselined.stdout).baselined.map((b: { version: string }) => b.version), ["002"]);
+    const status = JSON.parse((await cli(["status", "--json", ...db])).stdout);
+    assert.deepEqual(status.migrations.map((m: { state: string }) => m.state), ["applied", "applied"]);
+    const up = await cli(["up", ...db]);
+    assert.equal(up.code, 0);
+    assert.match(up.stdout, /nothing to apply/);
+    const pglite = await PGlite.create(join(dir, "data"));
+    const { rows } = await pglite.query<{ a: string | null; b: string | null }>(
+      "SELECT to_regclass('a')::text AS a, to_regclass('b')::text AS b",
+    );
+    await pglite.close();
+    assert.deepEqual(rows[0], { a: "a", b: null }, "002 was recorded, not run");
   });
 });

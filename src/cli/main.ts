@@ -105,6 +105,9 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
   cli.command("status", "Show every migration: applied, pending, modified, missing, failed")
     .option("--exit-code", "Exit with 3 when migrations are pending")
     .action(set(status));
+  cli.command("baseline", "Record every version up to --to as applied without running it (adopt an existing database)")
+    .option("--to <version>", "The last version the database already has")
+    .action(set(baseline));
   cli.command("resolve <version>", "Settle a failed no-transaction migration once you repaired the database by hand")
     .option("--applied", "It is complete now: record it as applied")
     .option("--rolled-back", "It is undone now: forget it, so that up runs it again")
@@ -337,6 +340,20 @@ function status(ctx: Context): Promise<number> {
       else ctx.io.stdout(`${statusTable(report, db.label, ctx.c)}\n`);
       return ctx.options.exitCode && report.pending > 0 ? EXIT.pending : EXIT.ok;
     }));
+}
+
+function baseline(ctx: Context): Promise<number> {
+  return run(ctx, async () => {
+    const to = rawOption(ctx.argv, "to");
+    if (to === undefined) throw usage("baseline needs --to VERSION: the last version the database already has");
+    return await withMigrator(ctx, async (migrator, db) => {
+      const { baselined } = await migrator.baseline({ to, timeoutMs: remaining(ctx) });
+      if (ctx.json) printJson(ctx, { database: db.label, baselined });
+      else if (baselined.length === 0) ctx.io.stdout(`nothing to baseline: every version up to ${to} is recorded already\n`);
+      else for (const b of baselined) ctx.io.stdout(`baselined ${b.version} ${b.description} (recorded as applied, not run)\n`);
+      return EXIT.ok;
+    });
+  });
 }
 
 function resolve(ctx: Context): Promise<number> {
