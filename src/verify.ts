@@ -110,7 +110,14 @@ export async function verifyMigrations(
   }
 }
 
-/** The engine behind `verifyMigrations` and `Migrator.verify()`: verifies on `db`, which must be a scratch database. */
+/**
+ * The engine behind `verifyMigrations` and `Migrator.verify()`: verifies on `db`, which must be a scratch database.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyOn(postgres(scratchUrl, { max: 1 }), migrations, { force: true });
+ * ```
+ */
 export async function verifyOn(
   db: Database,
   migrations: readonly Migration[],
