@@ -53,3 +53,22 @@ export {
 export { type MigrationState, type StatusEntry } from "./plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./split.ts";
+export {
+  type ChangeWords,
+  describeChanges,
+  diffSnapshots,
+  type SchemaChange,
+  type SchemaObject,
+  type SchemaSnapshot,
+  snapshotSchema,
+  type SnapshotOptions,
+  snapshotToText,
+} from "./snapshot.ts";
+export {
+  renderVerifyReport,
+  type VerifiedMigration,
+  VerifyError,
+  verifyMigrations,
+  type VerifyOptions,
+  type VerifyReport,
+} from "./verify.ts";
