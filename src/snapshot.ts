@@ -149,7 +149,8 @@ export async function snapshotSchema(db: Database | Queryable, options: Snapshot
   const schemas = options.schemas
     ? [...options.schemas].sort()
     : (await q.query<{ nspname: string }>(SYSTEM_SCHEMAS)).map((r) => r.nspname);
-  const inList = (names: string[]): string => (names.length === 0 ? "NULL" : names.map(lit).join(", "));
+  // Never empty: `x NOT IN (NULL)` would be NULL and hide everything; '' matches no name.
+  const inList = (names: string[]): string => (names.length === 0 ? "''" : names.map(lit).join(", "));
   const objects: SchemaObject[] = [];
   for (const template of QUERIES) {
     const query = template.replaceAll("$S", inList(schemas)).replaceAll("$X", inList(options.excludeTables ?? []));

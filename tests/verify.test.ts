@@ -139,27 +139,40 @@ const CASES: { name: string; migrations: Migration[]; expect: RegExp }[] = [
   },
 ]
 
-describe("verify catches broken down scripts (PGlite)", () => {
-  for (const c of CASES) {
-    test(c.name, async () => {
-      const err = await verifyMigrations(c.migrations).then(
-        () => assert.fail("verify passed a broken down script"),
-        (e: unknown) => e,
-      );
-      assert.ok(err instanceof VerifyError, String(err));
-      assert.equal(err.code, "VERIFY_FAILED");
-      assert.equal(err.version, "002");
-      assert.equal(err.file, "migrations/002_change.down.sql");
-      assert.match(err.message, /^migration 002 \(change\): migrations\/002_change\.down\.sql does not reverse migrations\/002_change\.up\.sql:/);
-      assert.match(err.message, c.expect);
-      assert.deepEqual(err.report.migrations.map((m) => [m.version, m.status]), [["001", "verified"], ["002", "failed"]]);
-      const text = renderVerifyReport(err.report);
-      assert.match(text, /ok {4}001 users: down reverses up/);
-      assert.match(text, /FAIL {2}002 change: down does not reverse up/);
-      assert.match(text, c.expect);
-    });
+/** Runs verify on a fresh PGlite of its own (the default), or on a scratch PostgreSQL database. */
+async function verifyOnEngine(engine: (typeof engines)[number], migrations: Migration[]): Promise<unknown> {
+  if (engine.name === "pglite") return verifyMigrations(migrations).then(() => undefined, (e: unknown) => e);
+  const d = await engine.open();
+  try {
+    return await verifyMigrations(migrations, { db: d.db }).then(() => undefined, (e: unknown) => e);
+  } finally {
+    await d.close();
   }
+}
 
+for (const engine of engines) {
+  describe(`verify catches broken down scripts on ${engine.name}`, () => {
+    for (const c of CASES) {
+      test(c.name, async (t) => {
+        if (!(await engine.available())) return t.skip("no PostgreSQL server here");
+        const err = await verifyOnEngine(engine, c.migrations);
+        assert.ok(err instanceof VerifyError, String(err));
+        assert.equal(err.code, "VERIFY_FAILED");
+        assert.equal(err.version, "002");
+        assert.equal(err.file, "migrations/002_change.down.sql");
+        assert.match(err.message, /^migration 002 \(change\): migrations\/002_change\.down\.sql does not reverse migrations\/002_change\.up\.sql:/);
+        assert.match(err.message, c.expect);
+        assert.deepEqual(err.report.migrations.map((m) => [m.version, m.status]), [["001", "verified"], ["002", "failed"]]);
+        const text = renderVerifyReport(err.report);
+        assert.match(text, /ok {4}001 users: down reverses up/);
+        assert.match(text, /FAIL {2}002 change: down does not reverse up/);
+        assert.match(text, c.expect);
+      });
+    }
+  });
+}
+
+describe("verify on PGlite", () => {
   test("a changed function body names the first line that differs", async () => {
     const migrations = broken(
       "CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT 1';",
@@ -174,6 +187,25 @@ describe("verify catches broken down scripts (PGlite)", () => {
     await assert.rejects(verifyMigrations([...migrations, replaceBody]), (e: VerifyError) => {
       assert.equal(e.version, "003");
       assert.match(e.message, /changed by down: function public\.g\(\)\n\s+was: line \d+: .*SELECT 1.*\n\s+now: line \d+: .*SELECT 2/);
+      return true;
+    });
+  });
+
+  test("an up that gives another schema when applied again after its down is caught too", async () => {
+    const migrations = broken(
+      `DO $$ BEGIN
+         IF EXISTS (SELECT 1 FROM users) THEN CREATE INDEX users_second ON users (status);
+         ELSE CREATE INDEX users_first ON users (email); END IF;
+       END $$;`,
+      "DROP INDEX IF EXISTS users_first; DROP INDEX IF EXISTS users_second; INSERT INTO users (email) VALUES ('x@y');",
+    );
+    await assert.rejects(verifyMigrations(migrations), (e: VerifyError) => {
+      assert.equal(e.code, "VERIFY_FAILED");
+      assert.equal(e.file, "migrations/002_change.up.sql");
+      assert.match(e.message, /^migration 002 \(change\): applying migrations\/002_change\.up\.sql again after migrations\/002_change\.down\.sql gave a different schema:/);
+      assert.match(e.message, /missing after the second up: index users_first ON public\.users USING btree \(email\)/);
+      assert.match(e.message, /only after the second up: index users_second ON public\.users USING btree \(status\)/);
+      assert.match(renderVerifyReport(e.report), /FAIL {2}002 change: up applied again gives a different schema/);
       return true;
     });
   });
