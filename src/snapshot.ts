@@ -232,11 +232,46 @@ export function describeChanges(
   changes: readonly SchemaChange[],
   words: ChangeWords = { added: "added", removed: "removed", changed: "changed" },
 ): string[] {
-  return changes.map((c) => {
+  // A table added or removed whole carries its columns, constraints, indexes and triggers: one line, with counts.
+  const tables = new Map<string, { change: SchemaChange; parts: Map<string, number> }>();
+  for (const c of changes) if (c.change !== "changed" && TABLE_KINDS.has(c.kind)) tables.set(`${c.change} ${c.name}`, { change: c, parts: new Map() });
+  const partOf = (c: SchemaChange) => {
+    if (c.change === "changed") return undefined;
+    const table = c.kind === "index"
+      ? / ON (?:ONLY )?(\S+) USING /.exec((c.after ?? c.before)!)?.[1]
+      : TABLE_PARTS.has(c.kind) ? c.name.slice(0, c.name.lastIndexOf(".")) : undefined;
+    return table === undefined ? undefined : tables.get(`${c.change} ${table}`);
+  };
+  for (const c of changes) {
+    const whole = partOf(c);
+    if (whole) whole.parts.set(c.kind, (whole.parts.get(c.kind) ?? 0) + 1);
+  }
+  return changes.filter((c) => !partOf(c)).map((c) => {
+    const whole = tables.get(`${c.change} ${c.name}`);
+    if (whole && whole.parts.size > 0) {
+      const parts = [...whole.parts].map(([kind, n]) => countOf(n, kind)).join(", ");
+      return `${words[c.change]}: ${c.kind} ${c.name} (with ${parts})`;
+    }
     if (c.change !== "changed") return `${words[c.change]}: ${label(c.kind, c.name, (c.after ?? c.before)!)}`;
     const [was, now] = firstDifference(c.before!, c.after!);
     return `${words.changed}: ${c.kind} ${c.name}\n      was: ${was}\n      now: ${now}`;
   });
+}
+
+const TABLE_KINDS = new Set(["table", "partitioned table", "foreign table"]);
+const TABLE_PARTS = new Set(["column", "constraint", "trigger", "policy"]);
+
+/**
+ * "1 index", "3 columns", "2 policies".
+ *
+ * @example
+ * ```ts
+ * countOf(18, "index"); // "18 indexes"
+ * ```
+ */
+export function countOf(n: number, kind: string): string {
+  if (n === 1) return `${n} ${kind}`;
+  return `${n} ${kind.endsWith("x") ? `${kind}es` : kind.endsWith("y") ? `${kind.slice(0, -1)}ies` : `${kind}s`}`;
 }
 
 /** A short description of an object: an index by its definition, a column with its type, others by name. */

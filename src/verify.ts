@@ -10,7 +10,7 @@ import { MigrationError } from "./errors.ts";
 import { History } from "./history.ts";
 import type { Migration } from "./migration.ts";
 import { Migrator, type MigratorOptions } from "./migrator.ts";
-import { type ChangeWords, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
+import { type ChangeWords, countOf, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `verifyMigrations`. */
 export interface VerifyOptions extends Pick<MigratorOptions, "table" | "schema" | "lockTimeoutMs" | "logger" | "onEvent"> {
@@ -222,17 +222,16 @@ async function resolveTable(driver: Driver, history: History): Promise<string> {
   return row.name;
 }
 
-/** Counts of what an up created, e.g. "3 tables, 40 columns, 18 indexes". */
+/** Counts of what an up changed, biggest things first, e.g. "3 tables, 40 columns, 18 indexes". */
 function summarize(changes: readonly SchemaChange[]): string {
   const counts = new Map<string, number>();
   for (const c of changes) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
   if (counts.size === 0) return "no schema change";
-  return [...counts].map(([kind, n]) => `${n} ${n === 1 ? kind : plural(kind)}`).join(", ");
+  const rank = (kind: string) => (SUMMARY_ORDER.indexOf(kind) + 1 || SUMMARY_ORDER.length + 1);
+  return [...counts].sort((a, b) => rank(a[0]) - rank(b[0])).map(([kind, n]) => countOf(n, kind)).join(", ");
 }
 
-function plural(kind: string): string {
-  return kind.endsWith("x") ? `${kind.slice(0, -1)}ices` : kind.endsWith("y") ? `${kind.slice(0, -1)}ies` : `${kind}s`;
-}
+const SUMMARY_ORDER = ["schema", "extension", "table", "partitioned table", "column", "constraint", "index", "trigger", "function"];
 
 /**
  * The report as text, one line per migration (`ok`, `skip`, `FAIL` with each difference), ending with a summary line.
