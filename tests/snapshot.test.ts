@@ -90,6 +90,13 @@ for (const engine of engines) {
           "removed: column public.t.b integer",
           "added: index t_a ON public.t USING btree (a)",
         ]);
+        const withT = await snapshotSchema(d.db);
+        await d.query("CREATE TABLE u (id int PRIMARY KEY, name text)");
+        assert.deepEqual(describeChanges(diffSnapshots(withT, await snapshotSchema(d.db)), {
+          added: "left behind by down",
+          removed: "removed by down",
+          changed: "changed by down",
+        }), ["left behind by down: table public.u (with 2 columns, 1 constraint, 1 index)"]);
       } finally {
         await d.close();
       }
