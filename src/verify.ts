@@ -177,7 +177,7 @@ function failure(report: VerifyReport, result: VerifiedMigration, m: Migration, 
   result.stage = stage;
   const up = m.source?.up ?? `the up script of ${m.version}`;
   const down = m.source?.down ?? `the down script of ${m.version}`;
-  const lines = describeChanges(result.differences, stage === "down" ? DOWN_WORDS : REAPPLY_WORDS).map((l) => `  ${l}`);
+  const lines = describeChanges(result.differences, stage === "down" ? DOWN_WORDS : REAPPLY_WORDS).map((l) => indent(l, "  "));
   const message = stage === "down"
     ? `migration ${m.version} (${m.description}): ${down} does not reverse ${up}:\n${lines.join("\n")}`
     : `migration ${m.version} (${m.description}): applying ${up} again after ${down} gave a different schema:\n${lines.join("\n")}`;
@@ -222,6 +222,11 @@ async function resolveTable(driver: Driver, history: History): Promise<string> {
   return row.name;
 }
 
+/** Prefixes every line of a (possibly multi-line) text. */
+function indent(text: string, prefix: string): string {
+  return prefix + text.replace(/\n/g, `\n${prefix}`);
+}
+
 /** Counts of what an up changed, biggest things first, e.g. "3 tables, 40 columns, 18 indexes". */
 function summarize(changes: readonly SchemaChange[]): string {
   const counts = new Map<string, number>();
@@ -255,7 +260,7 @@ export function renderVerifyReport(report: VerifyReport): string {
     else {
       const words = m.stage === "reapply" ? REAPPLY_WORDS : DOWN_WORDS;
       out.push(`  FAIL  ${name}: ${m.stage === "reapply" ? "up applied again gives a different schema" : "down does not reverse up"}`);
-      for (const line of describeChanges(m.differences, words)) out.push(`          ${line}`);
+      for (const line of describeChanges(m.differences, words)) out.push(indent(line, "          "));
     }
   }
   const verified = report.migrations.filter((m) => m.status === "verified").length;
