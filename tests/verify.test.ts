@@ -210,6 +210,24 @@ describe("verify on PGlite", () => {
     });
   });
 
+  test("honours the version table's name and schema, and sees a schema left behind", async () => {
+    const ok = await verifyMigrations([base], { table: "schema_versions", schema: "app" });
+    assert.equal(ok.ok, true);
+    assert.ok(ok.migrations[0].changes.some((c) => c.kind === "table" && c.name === "app.users"));
+    assert.ok(!ok.migrations[0].changes.some((c) => c.name.includes("schema_versions")));
+    await assert.rejects(
+      verifyMigrations([base, { version: "2", description: "billing", up: "CREATE SCHEMA billing", down: "SELECT 1" }], {
+        table: "schema_versions",
+        schema: "app",
+      }),
+      (e: VerifyError) => {
+        assert.equal(e.version, "2");
+        assert.match(e.message, /^migration 2 \(billing\): the down script of 2 does not reverse the up script of 2:\n {2}left behind by down: schema billing$/);
+        return true;
+      },
+    );
+  });
+
   test("a migration without a down script is applied and reported as skipped", async () => {
     const report = await verifyMigrations([base, { version: "002", description: "seed", up: "INSERT INTO users (email) VALUES ('a@b')" }]);
     assert.equal(report.ok, true);
