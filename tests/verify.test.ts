@@ -11,8 +11,10 @@ for (const engine of engines) {
       if (!(await engine.available())) return t.skip("no PostgreSQL server here");
       const d = await engine.open();
       try {
-        const report = await new Migrator(d.db).verify();
+        const seen: string[] = [];
+        const report = await new Migrator(d.db).verify({ onVersion: (r) => seen.push(`${r.version} ${r.status}`) });
         assert.equal(report.ok, true);
+        assert.deepEqual(seen, orchwfMigrations.map((m) => `${m.version} verified`));
         assert.deepEqual(report.migrations.map((m) => [m.version, m.status]), orchwfMigrations.map((m) => [m.version, "verified"]));
         const created = report.migrations[0].changes.filter((c) => c.change === "added");
         assert.ok(created.some((c) => c.kind === "table" && c.name === "public.orchwf_workflow_instances"));
