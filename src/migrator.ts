@@ -12,6 +12,7 @@ import { type Migration, validateMigrations, withoutTransactionWrapper } from ".
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./plan.ts";
 import { splitStatements } from "./split.ts";
 import { quoteIdent } from "./sql-text.ts";
+import { type VerifyOptions, type VerifyReport, verifyOn } from "./verify.ts";
 
 /** Where progress goes; `console` fits. */
 export interface Logger {
@@ -367,6 +368,27 @@ export class Migrator {
       modified: entries.filter((e) => e.state === "modified").map((e) => e.version),
       missing: entries.filter((e) => e.state === "missing").map((e) => e.version),
     };
+  }
+
+  /**
+   * Proves every down reverses its up on this Migrator's database, which must be a scratch one: for each version,
+   * snapshot, up, snapshot, down, compare, up again (see `verifyMigrations`, which does it on a fresh PGlite).
+   * Throws `VerifyError` (code `VERIFY_FAILED`) naming the version, the down file and each difference.
+   *
+   * @example
+   * ```ts
+   * const report = await new Migrator(scratchSql, { migrations }).verify();
+   * ```
+   */
+  verify(options: Pick<VerifyOptions, "force" | "schemas" | "onVersion"> = {}): Promise<VerifyReport> {
+    return verifyOn(this.driver, this.migrations, {
+      ...options,
+      table: this.history.table,
+      schema: this.schema,
+      lockTimeoutMs: this.lockTimeoutMs,
+      logger: this.logger,
+      onEvent: this.onEvent,
+    });
   }
 
   /** Makes sure the version table exists with our columns; the first connection errors surface here. */
