@@ -293,3 +293,32 @@ describe("baseline", () => {
     assert.deepEqual(rows[0], { a: "a", b: null }, "002 was recorded, not run");
   });
 });
+
+describe("verify", () => {
+  test("passes the built-ins in-process, catches a down that leaves a table, and refuses a database with tables", LONG, async () => {
+    const ok = await cli(["verify"], { env: cleanEnv({ ORCHWF_DB_URL: "postgres://nobody:Never-Used@127.0.0.1:1/x" }) });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /ok\s+001 Create OrchWF tables: down reverses up/);
+    const dir = tempDir();
+    writeFileSync(join(dir, "001_t.up.sql"), "CREATE TABLE t (id int);\nCREATE INDEX t_id ON t (id);\n");
+    writeFileSync(join(dir, "001_t.down.sql"), "DROP INDEX t_id;\n");
+    const broken = await cli(["verify", "--dir", dir]);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /left behind by down: table public\.t/);
+    assert.ok(broken.stderr.includes(`${join(dir, "001_t.down.sql")} does not reverse`), broken.stderr);
+    if (!(await postgresEngine.available())) return;
+    const d = await postgresEngine.open();
+    try {
+      await d.query("CREATE TABLE precious (id int)");
+      const refused = await cli(["verify", "--db", d.url!]);
+      assert.equal(refused.code, 2, "a database with tables is the wrong argument for verify");
+      assert.match(refused.stderr, /precious/);
+      await d.query("DROP TABLE precious");
+      const onPostgres = await cli(["verify", "--db", d.url!, "--json"]);
+      assert.equal(onPostgres.code, 0, onPostgres.stderr);
+      assert.equal(JSON.parse(onPostgres.stdout).migrations[0].version, "001");
+    } finally {
+      await d.close();
+    }
+  });
+});

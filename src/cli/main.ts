@@ -10,10 +10,11 @@ import { loadMigrations } from "../load.ts";
 import type { Migration } from "../migration.ts";
 import { type MigrationEvent, Migrator } from "../migrator.ts";
 import { redactSecrets } from "../redact.ts";
+import { renderVerifyReport, VerifyError } from "../verify.ts";
 import { createMigration } from "./create.ts";
 import { goStyleFlags, parseDuration, rawOption, usage } from "./options.ts";
 import { palette, type Palette, planText, progressLine, statusTable, useColor } from "./render.ts";
-import { chooseDatabase, type OpenDatabase, openDatabase, releaseOnSignal } from "./resolve-db.ts";
+import { chooseDatabase, type DbChoice, type OpenDatabase, openDatabase, releaseOnSignal } from "./resolve-db.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit codes of the CLI. */
@@ -105,6 +106,9 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
   cli.command("status", "Show every migration: applied, pending, modified, missing, failed")
     .option("--exit-code", "Exit with 3 when migrations are pending")
     .action(set(status));
+  cli.command("verify", "Prove every migration reversible: up, down, compare the schema, up again (in-process PGlite unless --db)")
+    .option("--force", "With --db: verify even though the database already has tables")
+    .action(set(verify));
   cli.command("baseline", "Record every version up to --to as applied without running it (adopt an existing database)")
     .option("--to <version>", "The last version the database already has")
     .action(set(baseline));
@@ -174,9 +178,12 @@ function processIo(): CliIo {
 }
 
 /** Opens the database, builds the Migrator, runs `fn`, closes; all within the overall timeout. */
-async function withMigrator<T>(ctx: Context, fn: (migrator: Migrator, db: OpenDatabase) => Promise<T>): Promise<T> {
+async function withMigrator<T>(
+  ctx: Context,
+  fn: (migrator: Migrator, db: OpenDatabase) => Promise<T>,
+  choice: DbChoice = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env),
+): Promise<T> {
   const migrations = await loadUserMigrations(ctx);
-  const choice = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env);
   ctx.secrets.push(...passwordOf(choice.url));
   if (choice.source === "default") {
     ctx.io.stderr(`no --db, ORCHWF_DB_URL or DATABASE_URL: using the embedded PGlite database in ./.orchwf/pgdata\n`);
@@ -340,6 +347,27 @@ function status(ctx: Context): Promise<number> {
       else ctx.io.stdout(`${statusTable(report, db.label, ctx.c)}\n`);
       return ctx.options.exitCode && report.pending > 0 ? EXIT.pending : EXIT.ok;
     }));
+}
+
+function verify(ctx: Context): Promise<number> {
+  // Never a real database by default: without --db, a throwaway in-memory PGlite (not ORCHWF_DB_URL/DATABASE_URL).
+  const flag = rawOption(ctx.argv, "db");
+  const choice: DbChoice = { url: flag ?? "pglite:memory", source: "--db" };
+  return run(ctx, () =>
+    withMigrator(ctx, async (migrator, db) => {
+      try {
+        const report = await migrator.verify({ force: Boolean(ctx.options.force) });
+        if (ctx.json) printJson(ctx, { database: db.label, ...report });
+        else ctx.io.stdout(`${renderVerifyReport(report)}\n`);
+        return EXIT.ok;
+      } catch (err) {
+        if (!(err instanceof VerifyError)) throw err;
+        if (ctx.json) printJson(ctx, { database: db.label, ...err.report, error: { code: err.code, message: err.message } });
+        else ctx.io.stdout(`${renderVerifyReport(err.report)}\n`);
+        ctx.io.stderr(`error: ${redactSecrets(err.message, ctx.secrets)}\n`);
+        return EXIT.failure;
+      }
+    }, choice));
 }
 
 function baseline(ctx: Context): Promise<number> {
