@@ -1,21 +1,66 @@
 #!/usr/bin/env bash
-# Runs the whole test suite and ends with one line "N passed, N failed" (the runners' own summaries vary).
+# Runs the whole test suite under Bun, Deno and Node (the same node:test files), prints each runtime's
+# counts, and ends with one line "N passed, N failed" summing them (the runners' own summaries vary).
+# Counts are of leaf tests (a describe block is not a test); skipped tests count in neither.
+# ORCHWF_TEST_RUNTIMES="bun deno node" (default) picks runtimes; extra arguments are test files.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
-log=$(mktemp)
+runtimes=${ORCHWF_TEST_RUNTIMES:-bun deno node}
+if [ $# -gt 0 ]; then files=("$@"); else files=(tests/*.test.ts); fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 passed=0
 failed=0
+summary=()
 
-# bun test prints " N pass" and " N fail" lines at the end.
-bun test ./tests 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-p=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-f=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-passed=$((passed + p))
-failed=$((failed + f))
-if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "bun test exited $status"; fi
+# Adds one runtime's counts; a runner that exits non-zero without a failed test counts one failure.
+count() { # runtime status pass fail skip
+  local runtime=$1 status=$2 p=${3:-0} f=${4:-0} s=${5:-0}
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$runtime: the test runner exited $status"; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  summary+=("$runtime: $p passed, $f failed, $s skipped")
+}
 
-rm -f "$log"
+# The CLI tests start every runtime (Bun, Deno, Node bundle, compiled binary) in subprocesses themselves:
+# they run once, from Bun, rather than three times over.
+others=()
+for f in "${files[@]}"; do case $f in */cli.test.ts|*/cli-behaviour.test.ts) ;; *) others+=("$f") ;; esac; done
+
+for runtime in $runtimes; do
+  log="$work/$runtime.log"
+  echo "=== $runtime ==="
+  case $runtime in
+    bun)
+      # bun test prints " N pass", " N skip" and " N fail" lines at the end. --timeout: bunfig's [test] timeout
+      # does not reach node:test tests, whose limit is otherwise 5 s (a fresh PGlite can take longer).
+      bun test --timeout 120000 "${files[@]/#/./}" 2>&1 | tee "$log"
+      status=${PIPESTATUS[0]}
+      pick() { grep -E "^ *[0-9]+ $1\$" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
+      count bun "$status" "$(pick pass)" "$(pick fail)" "$(pick skip)"
+      ;;
+    deno)
+      # Deno counts a describe block as a test and its tests as steps: count the leaves of its JUnit report.
+      deno test -A --junit-path="$work/deno.xml" "${others[@]}" 2>&1 | tee "$log"
+      status=${PIPESTATUS[0]}
+      read -r p f s < <(node scripts/junit-leaves.mjs "$work/deno.xml" 2>/dev/null || echo "0 0 0")
+      count deno "$status" "$p" "$f" "$s"
+      ;;
+    node)
+      # Node 20 cannot run .ts: tsx (a devDependency) loads it. The spec reporter ends with "ℹ pass N" lines.
+      node --import tsx --test --test-reporter=spec "${others[@]}" 2>&1 | tee "$log"
+      status=${PIPESTATUS[0]}
+      pick() { grep -E "^ℹ $1 [0-9]+\$" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
+      count node "$status" "$(pick pass)" "$(pick fail)" "$(pick skipped)"
+      ;;
+    *)
+      echo "unknown runtime $runtime"; count "$runtime" 1 0 1 0
+      ;;
+  esac
+done
+
+echo
+printf '%s\n' "${summary[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

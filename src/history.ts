@@ -183,4 +183,12 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
   async remove(q: Queryable, version: string): Promise<void> {
     await q.query(`DELETE FROM ${this.qualified} WHERE version = $1`, [version]);
   }
+
+  /** Records `migration` as applied without having run it (`baseline`): no execution time, like a Go-era row. */
+  async recordBaseline(q: Queryable, migration: Migration): Promise<void> {
+    await q.query(
+      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, false)`,
+      [migration.version, migration.description, checksum(migration.up)],
+    );
+  }
 }

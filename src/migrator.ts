@@ -12,6 +12,7 @@ import { type Migration, validateMigrations, withoutTransactionWrapper } from ".
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./plan.ts";
 import { splitStatements } from "./split.ts";
 import { quoteIdent } from "./sql-text.ts";
+import { type VerifyOptions, type VerifyReport, verifyOn } from "./verify.ts";
 
 /** Where progress goes; `console` fits. */
 export interface Logger {
@@ -74,6 +75,18 @@ export interface MigrateResult {
 export interface RollbackResult {
   /** Migrations rolled back by this call, in order. */
   rolledBack: MigrationRun[];
+}
+
+/** Options of `baseline()`. */
+export interface BaselineOptions extends RunOptions {
+  /** Record every migration up to and including this version as applied. */
+  to: string;
+}
+
+/** What `baseline()` did. */
+export interface BaselineResult {
+  /** Versions recorded as applied by this call (not run), in order; already recorded ones are not listed. */
+  baselined: { version: string; description: string }[];
 }
 
 /** What `status()` returns; the CLI's `status --json` prints exactly this. */
@@ -301,6 +314,41 @@ export class Migrator {
   }
 
   /**
+   * Adopts an existing database whose schema another tool (or a person) already made: records every migration
+   * up to and including `to` as applied, with its checksum, without running it, under the migration lock.
+   * Versions already recorded stay as they are; `migrate()` then runs only what comes after.
+   *
+   * @example
+   * ```ts
+   * // The tables of 001..003 exist already (made by golang-migrate or dbmate):
+   * const migrator = new Migrator(sql, { migrations: await loadMigrations("./db/migrations") });
+   * await migrator.baseline({ to: "003" }); // { baselined: [{ version: "001", ... }, ...] }
+   * await migrator.migrate();               // 004 onwards
+   * ```
+   */
+  async baseline(options: BaselineOptions): Promise<BaselineResult> {
+    if (typeof options?.to !== "string") {
+      throw new MigrationError("USAGE", "baseline({ to }): `to` is required, the last version the database already has");
+    }
+    const deadline = new Deadline(options);
+    pendingMigrations(this.migrations, [], options.to); // an unknown `to` is refused before anything is written
+    let marked: Migration[];
+    try {
+      await this.prepare(deadline);
+      // Under the migration lock every run takes, so a concurrent run never records or applies a version twice.
+      marked = await this.locked(deadline, async (tx) => {
+        const pending = pendingMigrations(this.migrations, await this.history.readExisting(tx), options.to);
+        for (const m of pending) await this.history.recordBaseline(tx, m);
+        return pending;
+      });
+    } finally {
+      deadline.dispose();
+    }
+    for (const m of marked) this.logger?.info(`baselined ${m.version} ${m.description} (recorded as applied, not run)`);
+    return { baselined: marked.map((m) => ({ version: m.version, description: m.description })) };
+  }
+
+  /**
    * What `migrate()` would do now, without doing it (the CLI's `up --dry-run`).
    *
    * @example
@@ -320,6 +368,27 @@ export class Migrator {
       modified: entries.filter((e) => e.state === "modified").map((e) => e.version),
       missing: entries.filter((e) => e.state === "missing").map((e) => e.version),
     };
+  }
+
+  /**
+   * Proves every down reverses its up on this Migrator's database, which must be a scratch one: for each version,
+   * snapshot, up, snapshot, down, compare, up again (see `verifyMigrations`, which does it on a fresh PGlite).
+   * Throws `VerifyError` (code `VERIFY_FAILED`) naming the version, the down file and each difference.
+   *
+   * @example
+   * ```ts
+   * const report = await new Migrator(scratchSql, { migrations }).verify();
+   * ```
+   */
+  verify(options: Pick<VerifyOptions, "force" | "schemas" | "onVersion"> = {}): Promise<VerifyReport> {
+    return verifyOn(this.driver, this.migrations, {
+      ...options,
+      table: this.history.table,
+      schema: this.schema,
+      lockTimeoutMs: this.lockTimeoutMs,
+      logger: this.logger,
+      onEvent: this.onEvent,
+    });
   }
 
   /** Makes sure the version table exists with our columns; the first connection errors surface here. */

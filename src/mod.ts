@@ -37,6 +37,8 @@ export {
   validateMigrations,
 } from "./migration.ts";
 export {
+  type BaselineOptions,
+  type BaselineResult,
   type Logger,
   type MigrateOptions,
   type MigrateResult,
@@ -53,6 +55,25 @@ export {
 export { type MigrationState, type StatusEntry } from "./plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./split.ts";
+export {
+  type ChangeWords,
+  describeChanges,
+  diffSnapshots,
+  type SchemaChange,
+  type SchemaObject,
+  type SchemaSnapshot,
+  snapshotSchema,
+  type SnapshotOptions,
+  snapshotToText,
+} from "./snapshot.ts";
+export {
+  renderVerifyReport,
+  type VerifiedMigration,
+  VerifyError,
+  verifyMigrations,
+  type VerifyOptions,
+  type VerifyReport,
+} from "./verify.ts";
 
 // `deno run -A jsr:@orchwf/migrate status`, `bun src/mod.ts up`: the main module is the CLI.
 // Loaded only then, so importing the library never loads the CLI.

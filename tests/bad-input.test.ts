@@ -89,10 +89,10 @@ const CASES: Case[] = [
   { name: "up that is not a string", act: withMigrations([{ version: "2", description: "x", up: 42 }]), code: "INVALID_MIGRATION", message: ["migration 2 has no SQL to apply"], version: "2" },
   { name: "down that is empty", act: withMigrations([{ version: "2", description: "x", up: "SELECT 1", down: " " }]), code: "INVALID_MIGRATION", message: ["the down script of migration 2 is empty"], version: "2" },
   // --- unsupported driver objects ---
-  { name: "a plain object as database", act: () => new Migrator({}), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (Object); expected a postgres.js `sql` instance, a PGlite instance"] },
+  { name: "a plain object as database", act: () => new Migrator({}), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (an instance of Object); expected one of: a postgres.js `sql`", "a PGlite instance", "Bun SQL", "node-postgres Pool"] },
   { name: "null as database", act: () => new Migrator(null as never), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (null)"] },
-  { name: "a URL string as database (password not shown)", act: () => new Migrator("postgres://app:Secret-In-Url@db/app" as never), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (String)"], secret: "Secret-In-Url" },
-  { name: "a Map as database", act: () => new Migrator(new Map()), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (Map)"] },
+  { name: "a URL string as database (password not shown)", act: () => new Migrator("postgres://app:Secret-In-Url@db/app" as never), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (a string: pass a client"], secret: "Secret-In-Url" },
+  { name: "a Map as database", act: () => new Migrator(new Map()), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (an instance of Map)"] },
   { name: "a function as database", act: () => new Migrator((() => 1) as never), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (a function)"] },
   { name: "unreachable server (password not shown)", act: async () => {
       const sql = postgres("postgres://app:Unreachable-Pw@127.0.0.1:1/app", { max: 1, connect_timeout: 5 });

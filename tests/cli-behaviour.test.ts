@@ -11,6 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { createServer, connect, type Server } from "node:net";
 import { afterEach, describe, test } from "node:test";
+import { PGlite } from "@electric-sql/pglite";
 import { postgresEngine } from "./helpers/engines.ts";
 import { createMigration } from "../src/cli/create.ts";
 import { goStyleFlags, parseDuration, rawOption } from "../src/cli/options.ts";
@@ -233,5 +234,91 @@ describe("JSR", () => {
     });
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, /Dry run complete/);
+  });
+});
+
+describe("resolve", () => {
+  test("a no-transaction migration that failed part way blocks up until resolve records the repair", LONG, async () => {
+    const dir = tempDir();
+    const migrations = join(dir, "migrations");
+    mkdirSync(migrations);
+    writeFileSync(join(migrations, "001_index.up.sql"), "-- orchwf:no-transaction\nCREATE TABLE a (id int);\nSELEC 1;\n");
+    const db = ["--db", `pglite:${join(dir, "data")}`, "--dir", migrations];
+    const failed = await cli(["up", ...db]);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stderr, /001_index\.up\.sql:3:1/);
+    const blocked = await cli(["up", ...db]);
+    assert.equal(blocked.code, 1);
+    assert.match(blocked.stderr, /001.*failed/);
+    assert.equal((await cli(["resolve", "001", "--applied", "--rolled-back", ...db])).code, 2);
+    // The person finishes the migration by hand (here: the statement was a typo), then says so.
+    writeFileSync(join(migrations, "001_index.up.sql"), "-- orchwf:no-transaction\nCREATE TABLE a (id int);\nSELECT 1;\n");
+    const resolved = await cli(["resolve", "001", "--applied", ...db]);
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.match(resolved.stdout, /resolved 001 as applied/);
+    const status = await cli(["status", "--json", ...db]);
+    assert.equal(JSON.parse(status.stdout).migrations[0].state, "applied");
+    assert.equal((await cli(["up", ...db])).code, 0);
+  });
+});
+
+describe("baseline", () => {
+  test("records versions as applied without running them, so up then runs only what came after", LONG, async () => {
+    const dir = tempDir();
+    const migrations = join(dir, "migrations");
+    mkdirSync(migrations);
+    // The existing database already has what 001 would create; running 001 again would fail.
+    writeFileSync(join(migrations, "001_a.up.sql"), "CREATE TABLE a (id int);");
+    writeFileSync(join(migrations, "002_b.up.sql"), "CREATE TABLE b (id int);");
+    const db = ["--db", `pglite:${join(dir, "data")}`, "--dir", migrations];
+    const first = await cli(["up", "--to", "001", ...db]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((await cli(["baseline", ...db])).code, 2, "--to is required");
+    const unknown = await cli(["baseline", "--to", "009", ...db]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown version "009"/);
+    const baselined = await cli(["baseline", "--to", "002", "--json", ...db]);
+    assert.equal(baselined.code, 0, baselined.stderr);
+    assert.deepEqual(JSON.parse(baselined.stdout).baselined.map((b: { version: string }) => b.version), ["002"]);
+    const status = JSON.parse((await cli(["status", "--json", ...db])).stdout);
+    assert.deepEqual(status.migrations.map((m: { state: string }) => m.state), ["applied", "applied"]);
+    const up = await cli(["up", ...db]);
+    assert.equal(up.code, 0);
+    assert.match(up.stdout, /nothing to apply/);
+    const pglite = await PGlite.create(join(dir, "data"));
+    const { rows } = await pglite.query<{ a: string | null; b: string | null }>(
+      "SELECT to_regclass('a')::text AS a, to_regclass('b')::text AS b",
+    );
+    await pglite.close();
+    assert.deepEqual(rows[0], { a: "a", b: null }, "002 was recorded, not run");
+  });
+});
+
+describe("verify", () => {
+  test("passes the built-ins in-process, catches a down that leaves a table, and refuses a database with tables", LONG, async () => {
+    const ok = await cli(["verify"], { env: cleanEnv({ ORCHWF_DB_URL: "postgres://nobody:Never-Used@127.0.0.1:1/x" }) });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /ok\s+001 Create OrchWF tables: down reverses up/);
+    const dir = tempDir();
+    writeFileSync(join(dir, "001_t.up.sql"), "CREATE TABLE t (id int);\nCREATE INDEX t_id ON t (id);\n");
+    writeFileSync(join(dir, "001_t.down.sql"), "DROP INDEX t_id;\n");
+    const broken = await cli(["verify", "--dir", dir]);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /left behind by down: table public\.t/);
+    assert.ok(broken.stderr.includes(`${join(dir, "001_t.down.sql")} does not reverse`), broken.stderr);
+    if (!(await postgresEngine.available())) return;
+    const d = await postgresEngine.open();
+    try {
+      await d.query("CREATE TABLE precious (id int)");
+      const refused = await cli(["verify", "--db", d.url!]);
+      assert.equal(refused.code, 2, "a database with tables is the wrong argument for verify");
+      assert.match(refused.stderr, /precious/);
+      await d.query("DROP TABLE precious");
+      const onPostgres = await cli(["verify", "--db", d.url!, "--json"]);
+      assert.equal(onPostgres.code, 0, onPostgres.stderr);
+      assert.equal(JSON.parse(onPostgres.stdout).migrations[0].version, "001");
+    } finally {
+      await d.close();
+    }
   });
 });

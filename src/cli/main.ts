@@ -10,10 +10,11 @@ import { loadMigrations } from "../load.ts";
 import type { Migration } from "../migration.ts";
 import { type MigrationEvent, Migrator } from "../migrator.ts";
 import { redactSecrets } from "../redact.ts";
+import { renderVerifyReport, VerifyError } from "../verify.ts";
 import { createMigration } from "./create.ts";
 import { goStyleFlags, parseDuration, rawOption, usage } from "./options.ts";
 import { palette, type Palette, planText, progressLine, statusTable, useColor } from "./render.ts";
-import { chooseDatabase, type OpenDatabase, openDatabase, releaseOnSignal } from "./resolve-db.ts";
+import { chooseDatabase, type DbChoice, type OpenDatabase, openDatabase, releaseOnSignal } from "./resolve-db.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit codes of the CLI. */
@@ -105,6 +106,16 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
   cli.command("status", "Show every migration: applied, pending, modified, missing, failed")
     .option("--exit-code", "Exit with 3 when migrations are pending")
     .action(set(status));
+  cli.command("verify", "Prove every migration reversible: up, down, compare the schema, up again (in-process PGlite unless --db)")
+    .option("--force", "With --db: verify even though the database already has tables")
+    .action(set(verify));
+  cli.command("baseline", "Record every version up to --to as applied without running it (adopt an existing database)")
+    .option("--to <version>", "The last version the database already has")
+    .action(set(baseline));
+  cli.command("resolve <version>", "Settle a failed no-transaction migration once you repaired the database by hand")
+    .option("--applied", "It is complete now: record it as applied")
+    .option("--rolled-back", "It is undone now: forget it, so that up runs it again")
+    .action(set(resolve));
   cli.command("create <name>", "Write the next VERSION_name.up.sql / .down.sql pair into --dir (default ./migrations)")
     .action(set(create));
   cli.command("help", "Show this help").action(set(async () => {
@@ -167,9 +178,12 @@ function processIo(): CliIo {
 }
 
 /** Opens the database, builds the Migrator, runs `fn`, closes; all within the overall timeout. */
-async function withMigrator<T>(ctx: Context, fn: (migrator: Migrator, db: OpenDatabase) => Promise<T>): Promise<T> {
+async function withMigrator<T>(
+  ctx: Context,
+  fn: (migrator: Migrator, db: OpenDatabase) => Promise<T>,
+  choice: DbChoice = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env),
+): Promise<T> {
   const migrations = await loadUserMigrations(ctx);
-  const choice = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env);
   ctx.secrets.push(...passwordOf(choice.url));
   if (choice.source === "default") {
     ctx.io.stderr(`no --db, ORCHWF_DB_URL or DATABASE_URL: using the embedded PGlite database in ./.orchwf/pgdata\n`);
@@ -335,9 +349,59 @@ function status(ctx: Context): Promise<number> {
     }));
 }
 
+function verify(ctx: Context): Promise<number> {
+  // Never a real database by default: without --db, a throwaway in-memory PGlite (not ORCHWF_DB_URL/DATABASE_URL).
+  const flag = rawOption(ctx.argv, "db");
+  const choice: DbChoice = { url: flag ?? "pglite:memory", source: "--db" };
+  return run(ctx, () =>
+    withMigrator(ctx, async (migrator, db) => {
+      try {
+        const report = await migrator.verify({ force: Boolean(ctx.options.force) });
+        if (ctx.json) printJson(ctx, { database: db.label, ...report });
+        else ctx.io.stdout(`${renderVerifyReport(report)}\n`);
+        return EXIT.ok;
+      } catch (err) {
+        if (!(err instanceof VerifyError)) throw err;
+        if (ctx.json) printJson(ctx, { database: db.label, ...err.report, error: { code: err.code, message: err.message } });
+        else ctx.io.stdout(`${renderVerifyReport(err.report)}\n`);
+        ctx.io.stderr(`error: ${redactSecrets(err.message, ctx.secrets)}\n`);
+        return EXIT.failure;
+      }
+    }, choice));
+}
+
+function baseline(ctx: Context): Promise<number> {
+  return run(ctx, async () => {
+    const to = rawOption(ctx.argv, "to");
+    if (to === undefined) throw usage("baseline needs --to VERSION: the last version the database already has");
+    return await withMigrator(ctx, async (migrator, db) => {
+      const { baselined } = await migrator.baseline({ to, timeoutMs: remaining(ctx) });
+      if (ctx.json) printJson(ctx, { database: db.label, baselined });
+      else if (baselined.length === 0) ctx.io.stdout(`nothing to baseline: every version up to ${to} is recorded already\n`);
+      else for (const b of baselined) ctx.io.stdout(`baselined ${b.version} ${b.description} (recorded as applied, not run)\n`);
+      return EXIT.ok;
+    });
+  });
+}
+
+function resolve(ctx: Context): Promise<number> {
+  return run(ctx, async () => {
+    const version = rawPositional(ctx.argv, "resolve") ?? String(ctx.options.n);
+    const applied = Boolean(ctx.options.applied);
+    if (applied === Boolean(ctx.options.rolledBack)) throw usage("resolve VERSION takes exactly one of --applied or --rolled-back");
+    const outcome = applied ? "applied" : "rolled-back";
+    return await withMigrator(ctx, async (migrator, db) => {
+      await migrator.resolve(version, outcome, { timeoutMs: remaining(ctx) });
+      if (ctx.json) printJson(ctx, { database: db.label, resolved: version, outcome });
+      else ctx.io.stdout(`resolved ${version} as ${outcome}\n`);
+      return EXIT.ok;
+    });
+  });
+}
+
 function create(ctx: Context): Promise<number> {
   return run(ctx, () => {
-    const name = rawName(ctx.argv) ?? String(ctx.options.n);
+    const name = rawPositional(ctx.argv, "create") ?? String(ctx.options.n);
     const created = createMigration(rawOption(ctx.argv, "dir") ?? "migrations", name);
     if (ctx.json) printJson(ctx, created);
     else ctx.io.stdout(`created ${created.up}\ncreated ${created.down}\n`);
@@ -345,9 +409,9 @@ function create(ctx: Context): Promise<number> {
   });
 }
 
-/** The NAME of `create NAME` as typed (cac would turn "2024" into a number). */
-function rawName(argv: readonly string[]): string | undefined {
-  const i = argv.indexOf("create");
+/** The argument after `command` as typed (cac would turn "2024" or "001" into a number). */
+function rawPositional(argv: readonly string[], command: string): string | undefined {
+  const i = argv.indexOf(command);
   return i >= 0 && i + 1 < argv.length && !argv[i + 1].startsWith("-") ? argv[i + 1] : undefined;
 }
 

@@ -1,10 +1,12 @@
 /**
- * Turns whatever the user passed (a postgres.js `sql`, a PGlite instance, or a ready Driver) into a Driver.
- * Duck-typed, so users import no adapter.
+ * Turns whatever the user passed (a postgres.js `sql`, a PGlite instance, a Bun `SQL`, a node-postgres
+ * `Pool` or `Client`, or a ready Driver) into a Driver. Duck-typed, so users import no adapter.
  * @module
  */
 import { MigrationError } from "../errors.ts";
+import { bunSqlDriver, isBunSql } from "./bun-sql.ts";
 import type { Driver } from "./driver.ts";
+import { isPgClient, isPgPool, pgClientDriver, pgPoolDriver } from "./node-pg.ts";
 import { isPGlite, pgliteDriver } from "./pglite.ts";
 import { isPostgresJs, postgresJsDriver } from "./postgres-js.ts";
 
@@ -12,7 +14,13 @@ import { isPostgresJs, postgresJsDriver } from "./postgres-js.ts";
 export type Database = object;
 
 /** What the error lists as accepted. */
-const ACCEPTED = "a postgres.js `sql` instance, a PGlite instance, or an object implementing the Driver interface";
+const ACCEPTED = [
+  "a postgres.js `sql` (postgres(url))",
+  "a PGlite instance (new PGlite() / PGlite.create())",
+  "a Bun SQL instance (Bun.sql / new SQL(url), PostgreSQL adapter)",
+  "a node-postgres Pool (new pg.Pool()) or connected Client (new pg.Client() + connect())",
+  "an object implementing the Driver interface",
+].join("; ");
 
 function isDriver(db: unknown): db is Driver {
   const d = db as Record<string, unknown>;
@@ -20,8 +28,17 @@ function isDriver(db: unknown): db is Driver {
     typeof d.query === "function" && typeof d.transaction === "function" && typeof d.session === "function";
 }
 
+function describe(db: unknown): string {
+  if (db === null) return "null";
+  if (typeof db === "string") return "a string: pass a client, not a URL, e.g. postgres(url)";
+  if (typeof db === "function") return `a function${db.name ? ` named ${db.name}` : ""}`;
+  if (typeof db === "object") return (db as object).constructor?.name ? `an instance of ${(db as object).constructor.name}` : "an object";
+  return typeof db;
+}
+
 /**
  * Detects the client behind `db` and wraps it. Throws `UNSUPPORTED_DRIVER` listing what is accepted.
+ * Bun SQL is checked before postgres.js: both are functions with unsafe/begin/reserve/options.
  *
  * @example
  * ```ts
@@ -32,7 +49,9 @@ function isDriver(db: unknown): db is Driver {
 export function toDriver(db: Database): Driver {
   if (isDriver(db)) return db;
   if (isPGlite(db)) return pgliteDriver(db);
+  if (isBunSql(db)) return bunSqlDriver(db);
   if (isPostgresJs(db)) return postgresJsDriver(db);
-  const what = db === null ? "null" : typeof db === "function" ? "a function" : db?.constructor?.name ?? typeof db;
-  throw new MigrationError("UNSUPPORTED_DRIVER", `unsupported database client (${what}); expected ${ACCEPTED}`);
+  if (isPgPool(db)) return pgPoolDriver(db);
+  if (isPgClient(db)) return pgClientDriver(db);
+  throw new MigrationError("UNSUPPORTED_DRIVER", `unsupported database client (${describe(db)}); expected one of: ${ACCEPTED}`);
 }

@@ -1,0 +1,2 @@
+-- orchwf:no-transaction
+DROP INDEX CONCURRENTLY customers_email;

@@ -1,0 +1,68 @@
+/** createTestDatabase: a migrated, independent PGlite per call, keyed on the migrations' checksums. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type Migration, Migrator, orchwfMigrations } from "../src/mod.ts";
+import { clearTestDatabaseCache, createTestDatabase } from "../src/testing.ts";
+
+const users = (column: string): Migration => ({
+  version: "2",
+  description: "users",
+  up: `CREATE TABLE users (id int PRIMARY KEY, ${column} text)`,
+  down: "DROP TABLE users",
+});
+
+test("gives migrated databases that are independent of each other", async () => {
+  const a = await createTestDatabase();
+  const b = await createTestDatabase();
+  try {
+    assert.equal((await new Migrator(a).status()).pending, 0);
+    assert.equal((await new Migrator(b).status()).pending, 0);
+    await a.query("INSERT INTO orchwf_workflow_instances (id, workflow_id) VALUES ('w1', 'flow')");
+    const { rows } = await b.query<{ n: number }>("SELECT count(*)::int AS n FROM orchwf_workflow_instances");
+    assert.equal(rows[0].n, 0);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("keys snapshots on the migrations: changed SQL gives the changed schema", async () => {
+  const first = await createTestDatabase({ migrations: [...orchwfMigrations, users("email")] });
+  const second = await createTestDatabase({ migrations: [...orchwfMigrations, users("name")] });
+  const again = await createTestDatabase({ migrations: [...orchwfMigrations, users("email")] });
+  try {
+    const columns = async (db: typeof first) =>
+      (await db.query<{ c: string }>("SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1"))
+        .rows.map((r) => r.c);
+    assert.deepEqual(await columns(first), ["email", "id"]);
+    assert.deepEqual(await columns(second), ["id", "name"]);
+    assert.deepEqual(await columns(again), ["email", "id"]);
+  } finally {
+    await Promise.all([first.close(), second.close(), again.close()]);
+  }
+});
+
+test("concurrent first calls both get a migrated database, and a failing migration is not cached", async () => {
+  clearTestDatabaseCache();
+  const dbs = await Promise.all([createTestDatabase(), createTestDatabase()]);
+  for (const db of dbs) {
+    const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM orchwf_migrations");
+    assert.equal(rows[0].n, orchwfMigrations.length);
+    await db.close();
+  }
+  const bad: Migration = { version: "3", description: "bad", up: "CREATE TABLE t (id nosuchtype)" };
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(createTestDatabase({ migrations: [bad] }), { code: "SQL_ERROR" });
+  }
+});
+
+test("uses the given version table and schema", async () => {
+  const db = await createTestDatabase({ migrations: [users("email")], table: "schema_versions", schema: "app" });
+  try {
+    const { rows } = await db.query<{ version: string }>("SELECT version FROM app.schema_versions");
+    assert.deepEqual(rows.map((r) => r.version), ["2"]);
+    assert.equal((await db.query("SELECT 1 FROM app.users")).rows.length, 0);
+  } finally {
+    await db.close();
+  }
+});
