@@ -26,7 +26,7 @@ test("bench script runs every contender on a small workload and writes its table
     const md = readFileSync(out, "utf8");
     for (const name of [
       "psql -1 -f (the limit)", "dbmate", "node-pg-migrate", "postgrator", "ours: library on Bun", "ours: CLI on Node", "ours: compiled binary",
-      "dbmate status", "ours: compiled binary status", "PGlite: fresh instance + quickSetup",
+      "dbmate status", "ours: compiled binary status", "PGlite: fresh instance + quickSetup", "PGlite: createTestDatabase() restored",
     ]) {
       assert.match(md, new RegExp(`\\| ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\| [0-9.]+ \\|`), `row for ${name}`);
     }
