@@ -343,7 +343,7 @@ function status(ctx: Context): Promise<number> {
   return run(ctx, () =>
     withMigrator(ctx, async (migrator, db) => {
       const report = await migrator.status();
-      if (ctx.json) printJson(ctx, { ...report, database: db.label });
+      if (ctx.json) printJson(ctx, { database: db.label, ...report });
       else ctx.io.stdout(`${statusTable(report, db.label, ctx.c)}\n`);
       return ctx.options.exitCode && report.pending > 0 ? EXIT.pending : EXIT.ok;
     }));
