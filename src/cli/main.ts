@@ -357,12 +357,12 @@ function verify(ctx: Context): Promise<number> {
     withMigrator(ctx, async (migrator, db) => {
       try {
         const report = await migrator.verify({ force: Boolean(ctx.options.force) });
-        if (ctx.json) printJson(ctx, { database: db.label, ...report });
+        if (ctx.json) printJson(ctx, { ...report, database: db.label });
         else ctx.io.stdout(`${renderVerifyReport(report)}\n`);
         return EXIT.ok;
       } catch (err) {
         if (!(err instanceof VerifyError)) throw err;
-        if (ctx.json) printJson(ctx, { database: db.label, ...err.report, error: { code: err.code, message: err.message } });
+        if (ctx.json) printJson(ctx, { ...err.report, database: db.label, error: { code: err.code, message: err.message } });
         else ctx.io.stdout(`${renderVerifyReport(err.report)}\n`);
         ctx.io.stderr(`error: ${redactSecrets(err.message, ctx.secrets)}\n`);
         return EXIT.failure;
