@@ -118,10 +118,10 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
     .action(set(resolve));
   cli.command("create <name>", "Write the next VERSION_name.up.sql / .down.sql pair into --dir (default ./migrations)")
     .action(set(create));
-  cli.command("help", "Show this help").action(set(async () => {
+  cli.command("help", "Show this help").action(set(() => {
     cli.unsetMatchedCommand();
     cli.outputHelp();
-    return EXIT.ok;
+    return Promise.resolve(EXIT.ok);
   }));
   cli.example("orchwf-migrate up --db postgres://app@localhost:5432/app");
   cli.example("orchwf-migrate status --json --db pglite:./data");
