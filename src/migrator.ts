@@ -3,16 +3,16 @@
  * @module
  */
 import { orchwfMigrations } from "./builtin.ts";
-import { Deadline, type RunOptions } from "./deadline.ts";
+import { Deadline, type RunOptions } from "./core/deadline.ts";
 import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver, Queryable } from "./drivers/driver.ts";
-import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./errors.ts";
-import { type AppliedRow, History } from "./history.ts";
-import { type Migration, validateMigrations, withoutTransactionWrapper } from "./migration.ts";
-import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./plan.ts";
-import { splitStatements } from "./split.ts";
-import { quoteIdent } from "./sql-text.ts";
-import { type VerifyOptions, type VerifyReport, verifyOn } from "./verify.ts";
+import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./core/errors.ts";
+import { type AppliedRow, History } from "./engine/history.ts";
+import { type Migration, validateMigrations, withoutTransactionWrapper } from "./core/migration.ts";
+import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
+import { splitStatements } from "./core/split.ts";
+import { quoteIdent } from "./core/sql-text.ts";
+import { type VerifyOptions, type VerifyReport, verifyOn } from "./schema/verify.ts";
 
 /** Where progress goes; `console` fits. */
 export interface Logger {

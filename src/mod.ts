@@ -11,7 +11,7 @@
  * @module
  */
 export { orchwfMigrations } from "./builtin.ts";
-export { Deadline, type RunOptions } from "./deadline.ts";
+export { Deadline, type RunOptions } from "./core/deadline.ts";
 export { type Database, toDriver } from "./drivers/detect.ts";
 export type { Driver, Queryable } from "./drivers/driver.ts";
 export {
@@ -22,9 +22,9 @@ export {
   MigrationError,
   SqlError,
   type SqlErrorLocation,
-} from "./errors.ts";
-export { type AppliedRow, History } from "./history.ts";
-export { loadMigrations } from "./load.ts";
+} from "./core/errors.ts";
+export { type AppliedRow, History } from "./engine/history.ts";
+export { loadMigrations } from "./sources/load.ts";
 export {
   checksum,
   compareVersions,
@@ -35,7 +35,7 @@ export {
   parseFileName,
   readDirectives,
   validateMigrations,
-} from "./migration.ts";
+} from "./core/migration.ts";
 export {
   type BaselineOptions,
   type BaselineResult,
@@ -52,9 +52,9 @@ export {
   type StatusReport,
   toConnectionError,
 } from "./migrator.ts";
-export { type MigrationState, type StatusEntry } from "./plan.ts";
+export { type MigrationState, type StatusEntry } from "./core/plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
-export { splitStatements, type Statement } from "./split.ts";
+export { splitStatements, type Statement } from "./core/split.ts";
 export {
   type ChangeWords,
   describeChanges,
@@ -65,7 +65,7 @@ export {
   snapshotSchema,
   type SnapshotOptions,
   snapshotToText,
-} from "./snapshot.ts";
+} from "./schema/snapshot.ts";
 export {
   renderVerifyReport,
   type VerifiedMigration,
@@ -73,7 +73,7 @@ export {
   verifyMigrations,
   type VerifyOptions,
   type VerifyReport,
-} from "./verify.ts";
+} from "./schema/verify.ts";
 
 // `deno run -A jsr:@orchwf/migrate status`, `bun src/mod.ts up`: the main module is the CLI.
 // Loaded only then, so importing the library never loads the CLI.

@@ -2,7 +2,7 @@
  * One call at server start: bring the OrchWF schema up to date.
  * @module
  */
-import type { RunOptions } from "./deadline.ts";
+import type { RunOptions } from "./core/deadline.ts";
 import type { Database } from "./drivers/detect.ts";
 import { type MigrateResult, Migrator, type MigratorOptions } from "./migrator.ts";
 

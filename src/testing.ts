@@ -19,7 +19,7 @@
  */
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { orchwfMigrations } from "./builtin.ts";
-import { checksum, type Migration, validateMigrations } from "./migration.ts";
+import { checksum, type Migration, validateMigrations } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
 
 /** Options of `createTestDatabase`. */

@@ -18,7 +18,7 @@ import { goStyleFlags, parseDuration, rawOption } from "../src/cli/options.ts";
 import { lockDirectory } from "../src/cli/pglite-lock.ts";
 import { chooseDatabase } from "../src/cli/resolve-db.ts";
 import { VERSION } from "../src/cli/version.ts";
-import { redactSecrets, redactText, redactUrl } from "../src/redact.ts";
+import { redactSecrets, redactText, redactUrl } from "../src/core/redact.ts";
 import { bunRunner, cleanEnv, denoBin, root, runWith } from "./helpers/cli.ts";
 
 const LONG = { timeout: 180_000 };

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { checksum, type Migration, MigrationError } from "../src/mod.ts";
-import type { AppliedRow } from "../src/history.ts";
-import { pendingMigrations, rollbackTargets, statusEntries } from "../src/plan.ts";
+import type { AppliedRow } from "../src/engine/history.ts";
+import { pendingMigrations, rollbackTargets, statusEntries } from "../src/core/plan.ts";
 
 const m = (version: string, down = true): Migration => ({
   version,

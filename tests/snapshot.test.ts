@@ -1,8 +1,8 @@
 /** snapshotSchema and diffSnapshots on PGlite and PostgreSQL: every kind of object, canonical and readable. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { describeChanges, diffSnapshots, snapshotSchema, snapshotToText } from "../src/snapshot.ts";
-import { verifyMigrations } from "../src/verify.ts";
+import { describeChanges, diffSnapshots, snapshotSchema, snapshotToText } from "../src/schema/snapshot.ts";
+import { verifyMigrations } from "../src/schema/verify.ts";
 import { engines } from "./helpers/engines.ts";
 
 const SCHEMA = `

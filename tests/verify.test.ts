@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Migration, Migrator, orchwfMigrations } from "../src/mod.ts";
-import { renderVerifyReport, VerifyError, verifyMigrations } from "../src/verify.ts";
+import { renderVerifyReport, VerifyError, verifyMigrations } from "../src/schema/verify.ts";
 import { engines } from "./helpers/engines.ts";
 
 for (const engine of engines) {

@@ -4,8 +4,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MigrationError } from "../errors.ts";
-import { parseFileName } from "../migration.ts";
+import { MigrationError } from "../core/errors.ts";
+import { parseFileName } from "../core/migration.ts";
 import { usage } from "./options.ts";
 
 /** The files `create` wrote. */

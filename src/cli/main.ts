@@ -5,12 +5,12 @@
  */
 import process from "node:process";
 import { cac } from "cac";
-import { MigrationError } from "../errors.ts";
-import { loadMigrations } from "../load.ts";
-import type { Migration } from "../migration.ts";
+import { MigrationError } from "../core/errors.ts";
+import { loadMigrations } from "../sources/load.ts";
+import type { Migration } from "../core/migration.ts";
 import { type MigrationEvent, Migrator } from "../migrator.ts";
-import { redactSecrets } from "../redact.ts";
-import { renderVerifyReport, VerifyError } from "../verify.ts";
+import { redactSecrets } from "../core/redact.ts";
+import { renderVerifyReport, VerifyError } from "../schema/verify.ts";
 import { createMigration } from "./create.ts";
 import { goStyleFlags, parseDuration, rawOption, usage } from "./options.ts";
 import { palette, type Palette, planText, progressLine, statusTable, useColor } from "./render.ts";

@@ -3,7 +3,7 @@
  * text must stay as typed (cac turns "001" into the number 1).
  * @module
  */
-import { MigrationError } from "../errors.ts";
+import { MigrationError } from "../core/errors.ts";
 
 /**
  * Rewrites the Go tool's single-dash `-db URL` / `-db=URL` into `--db`, before cac parses.

@@ -5,7 +5,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
-import { MigrationError } from "../errors.ts";
+import { MigrationError } from "../core/errors.ts";
 
 /** A held lock; `release()` removes the lock file. */
 export interface DirectoryLock {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { MigrationEvent, MigrationPlan, StatusReport } from "../migrator.ts";
-import type { MigrationState } from "../plan.ts";
+import type { MigrationState } from "../core/plan.ts";
 
 /** Colour functions; identity when colours are off. */
 export interface Palette {

@@ -8,9 +8,9 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
-import { ConnectionError, MigrationError } from "../errors.ts";
+import { ConnectionError, MigrationError } from "../core/errors.ts";
 import { toConnectionError } from "../migrator.ts";
-import { redactUrl } from "../redact.ts";
+import { redactUrl } from "../core/redact.ts";
 import { lockDirectory } from "./pglite-lock.ts";
 import { pgliteAssets } from "./pglite-assets.ts";
 

@@ -4,7 +4,7 @@
  * `instanceof Bun.SQL`, which only exists under Bun. The user's `sql` stays theirs: never closed here.
  * @module
  */
-import { MigrationError } from "../errors.ts";
+import { MigrationError } from "../core/errors.ts";
 import type { Driver, Queryable } from "./driver.ts";
 import { ServerError } from "./server-error.ts";
 

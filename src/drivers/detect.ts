@@ -3,7 +3,7 @@
  * `Pool` or `Client`, or a ready Driver) into a Driver. Duck-typed, so users import no adapter.
  * @module
  */
-import { MigrationError } from "../errors.ts";
+import { MigrationError } from "../core/errors.ts";
 import { bunSqlDriver, isBunSql } from "./bun-sql.ts";
 import type { Driver } from "./driver.ts";
 import { isPgClient, isPgPool, pgClientDriver, pgPoolDriver } from "./node-pg.ts";

@@ -6,7 +6,7 @@
  * The user's pool or client stays theirs: never ended here.
  * @module
  */
-import { ConnectionError } from "../errors.ts";
+import { ConnectionError } from "../core/errors.ts";
 import type { Driver, Queryable } from "./driver.ts";
 
 /** A pg query result (or, for a multi-statement script, one per statement). */

@@ -4,8 +4,8 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { MigrationError } from "./errors.ts";
-import { type Migration, migrationFromFiles, parseFileName, validateMigrations } from "./migration.ts";
+import { MigrationError } from "../core/errors.ts";
+import { type Migration, migrationFromFiles, parseFileName, validateMigrations } from "../core/migration.ts";
 
 /**
  * Loads every migration in `dir`, sorted by version. Files that do not end in `.sql` are ignored;

@@ -4,10 +4,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Queryable } from "./drivers/driver.ts";
-import type { Migration } from "./migration.ts";
-import { checksum } from "./migration.ts";
-import { qualifiedName, quoteIdent, quoteLiteral } from "./sql-text.ts";
+import type { Queryable } from "../drivers/driver.ts";
+import type { Migration } from "../core/migration.ts";
+import { checksum } from "../core/migration.ts";
+import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
 /** One row of the version table. */
 export interface AppliedRow {

@@ -4,7 +4,7 @@
  * @module
  */
 import { MigrationError } from "./errors.ts";
-import type { AppliedRow } from "./history.ts";
+import type { AppliedRow } from "../engine/history.ts";
 import { checksum, compareVersions, type Migration } from "./migration.ts";
 
 /** State of one version: in the table and unchanged, not yet run, changed since it ran, run but gone, failed half way. */

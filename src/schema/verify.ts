@@ -3,13 +3,13 @@
  * down, snapshot (must equal the first), up again (must equal the second). By default on a fresh in-process PGlite.
  * @module
  */
-import { orchwfMigrations } from "./builtin.ts";
-import { type Database, toDriver } from "./drivers/detect.ts";
-import type { Driver } from "./drivers/driver.ts";
-import { MigrationError } from "./errors.ts";
-import { History } from "./history.ts";
-import type { Migration } from "./migration.ts";
-import { Migrator, type MigratorOptions } from "./migrator.ts";
+import { orchwfMigrations } from "../builtin.ts";
+import { type Database, toDriver } from "../drivers/detect.ts";
+import type { Driver } from "../drivers/driver.ts";
+import { MigrationError } from "../core/errors.ts";
+import { History } from "../engine/history.ts";
+import type { Migration } from "../core/migration.ts";
+import { Migrator, type MigratorOptions } from "../migrator.ts";
 import { type ChangeWords, countOf, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `verifyMigrations`. */

@@ -3,8 +3,8 @@
  * and a readable diff of two snapshots. `verify` compares the snapshot before an up with the one after its down.
  * @module
  */
-import { type Database, toDriver } from "./drivers/detect.ts";
-import type { Queryable } from "./drivers/driver.ts";
+import { type Database, toDriver } from "../drivers/detect.ts";
+import type { Queryable } from "../drivers/driver.ts";
 
 /** One object in a snapshot. */
 export interface SchemaObject {
