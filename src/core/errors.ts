@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { redactText } from "./redact.ts";
 
 /** Every error code this package throws. */
 export type ErrorCode =
@@ -69,22 +70,8 @@ export class MigrationError extends Error {
  */
 export class ConnectionError extends MigrationError {
   constructor(message: string, cause?: unknown) {
-    super("CONNECTION_FAILED", redactSecrets(message), { cause });
+    super("CONNECTION_FAILED", redactText(message), { cause });
   }
-}
-
-/**
- * Removes passwords from text that may quote a connection URL or a libpq key/value string.
- *
- * @example
- * ```ts
- * redactSecrets("postgres://app:s3cret@db/app"); // "postgres://app:***@db/app"
- * ```
- */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, "$1:***@")
-    .replace(/(password\s*=\s*)('[^']*'|"[^"]*"|\S+)/gi, "$1***");
 }
 
 /** Where in a file a SQL error happened. */
