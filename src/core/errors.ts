@@ -29,7 +29,10 @@ export type ErrorCode =
   | "ABORTED"
   | "UNSUPPORTED_DRIVER"
   | "USAGE"
-  | "VERIFY_FAILED";
+  | "VERIFY_FAILED"
+  | "VERSION_TABLE"
+  | "PERMISSION_DENIED"
+  | "UNREADABLE_FILE";
 
 /**
  * Base class of every error this package throws.

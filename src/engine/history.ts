@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { Queryable } from "../drivers/driver.ts";
 import type { Migration } from "../core/migration.ts";
 import { checksum } from "../core/migration.ts";
+import { checkVersionRows, inspectVersionTable } from "./history-shape.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
 /** One row of the version table. */
@@ -52,23 +53,14 @@ export class History {
     this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
   }
 
-  /** Columns the table has now (none when it does not exist). */
-  private async columns(q: Queryable): Promise<Set<string>> {
-    const rows = await q.query<{ attname: string }>(
-      "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
-      [this.qualified],
-    );
-    return new Set(rows.map((r) => r.attname));
-  }
-
-  /** True when the table exists and has every column we need (the common, fast path). */
+  /** True when the table exists and has every column we need (the common, fast path); refuses a table not ours. */
   async isReady(q: Queryable): Promise<boolean> {
-    const have = await this.columns(q);
-    return have.has("version") && Object.keys(EXTRA_COLUMNS).every((c) => have.has(c));
+    return (await inspectVersionTable(q, this.qualified)).kind === "ready";
   }
 
   /** Creates the table, or adds our columns to the Go package's. Run under the migration lock. */
   async ensure(q: Queryable): Promise<void> {
+    if ((await inspectVersionTable(q, this.qualified)).kind === "ready") return; // never ALTER a table that is not ours
     const schema = this.schema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)};\n`;
     const extra = Object.entries(EXTRA_COLUMNS);
     await q.exec(
@@ -87,9 +79,9 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
    * without our columns reads as rows without checksum.
    */
   async read(q: Queryable): Promise<AppliedRow[]> {
-    const have = await this.columns(q);
-    if (!have.has("version")) return [];
-    return this.select(q, (column) => have.has(column));
+    const shape = await inspectVersionTable(q, this.qualified);
+    if (shape.kind === "absent") return [];
+    return this.select(q, (column) => shape.columns.has(column));
   }
 
   /** Like `read`, for when the table is known to be ready (inside the locked transaction). */
@@ -110,6 +102,7 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
       `SELECT version, description, ${column("checksum")}, applied_at, ${column("execution_ms")}, ${column("dirty")}
        FROM ${this.qualified}`,
     );
+    checkVersionRows(this.qualified, rows);
     return rows.map((r) => ({
       version: r.version,
       description: r.description,
@@ -123,6 +116,7 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
   /** Just versions and failure marks: all the locked step before each migration needs, and far cheaper to fetch. */
   async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean }[]> {
     const rows = await q.query<{ version: string; dirty: boolean | null }>(`SELECT version, dirty FROM ${this.qualified}`);
+    checkVersionRows(this.qualified, rows);
     return rows.map((r) => ({ version: r.version, dirty: r.dirty === true }));
   }
 
