@@ -14,7 +14,7 @@ import { renderVerifyReport, VerifyError } from "../schema/verify.ts";
 import { createMigration } from "./create.ts";
 import { goStyleFlags, parseDuration, rawOption, usage } from "./options.ts";
 import { palette, type Palette, planText, progressLine, statusTable, useColor } from "./render.ts";
-import { chooseDatabase, type DbChoice, type OpenDatabase, openDatabase, releaseOnSignal } from "./resolve-db.ts";
+import { chooseDatabase, type DbChoice, type OpenDatabase, openDatabase, releaseOnSignal, urlSecrets } from "./resolve-db.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit codes of the CLI. */
@@ -229,12 +229,7 @@ async function withMigrator<T>(
 
 /** The URL's password (decoded and as written), to mask wherever a driver might quote it. */
 function passwordOf(url: string): string[] {
-  try {
-    const raw = new URL(url).password;
-    return raw ? [...new Set([raw, decodeURIComponent(raw)])] : [];
-  } catch {
-    return [];
-  }
+  return urlSecrets(url); // found without parsing: a password with an unencoded "/" or space is masked too
 }
 
 /** Closes the database, but never hangs the exit on it (a timed-out query may still be running). */

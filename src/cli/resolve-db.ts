@@ -4,15 +4,17 @@
  * PGlite in-process, loaded only then (a Postgres-only run never pays for the WebAssembly).
  * @module
  */
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
 import { ConnectionError, MigrationError } from "../core/errors.ts";
 import { toConnectionError } from "../migrator.ts";
-import { redactUrl } from "../core/redact.ts";
+import { maskUrl, parsePostgresUrl, type PostgresTarget } from "./postgres-url.ts";
+import { createConnection } from "node:net";
 import { lockDirectory } from "./pglite-lock.ts";
 import { pgliteAssets } from "./pglite-assets.ts";
+
+export { maskUrl, urlSecrets } from "./postgres-url.ts";
 
 /** The embedded default's URL. */
 export const DEFAULT_DB_URL = "pglite:./.orchwf/pgdata";
@@ -71,41 +73,89 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   if (/^pglite:/i.test(url)) return await openPGlite(url.slice("pglite:".length));
   throw new MigrationError(
     "USAGE",
-    `unsupported database URL ${redactUrl(url)}: expected postgres://…, postgresql://…, pglite:PATH or pglite:memory`,
+    `unsupported database URL ${maskUrl(url)}: expected postgres://…, postgresql://…, pglite:PATH or pglite:memory`,
   );
 }
 
 async function openPostgres(url: string, options: OpenOptions): Promise<OpenDatabase> {
-  let password = "";
-  try {
-    password = decodeURIComponent(new URL(url).password);
-  } catch {
-    throw new MigrationError("USAGE", `invalid database URL ${redactUrl(url)}`);
-  }
-  const sql = postgres(url, {
-    max: 1, // one session: a CLI runs one thing at a time, and a script with its own BEGIN needs it
-    onnotice: () => {},
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
-    idle_timeout: 0,
-    max_lifetime: null,
-  });
-  const close = () => sql.end({ timeout: 5 });
+  const target = parsePostgresUrl(url, process.env); // masks the password before anything else
+  const connect = (ssl: PostgresTarget["ssl"]) =>
+    postgres({
+      // Arrays, one entry per host (postgres.js takes them, though its types say otherwise): a string would be
+      // split at ":" by postgres.js, which breaks IPv6 addresses.
+      host: target.hosts as unknown as string,
+      port: target.ports as unknown as number,
+      path: target.socket,
+      database: target.database,
+      user: target.user,
+      pass: target.password,
+      ssl: ssl as postgres.Options<Record<string, never>>["ssl"],
+      connection: target.settings,
+      target_session_attrs: target.targetSessionAttrs as postgres.Options<Record<string, never>>["target_session_attrs"],
+      max: 1, // one session: a CLI runs one thing at a time, and a script with its own BEGIN needs it
+      onnotice: () => {},
+      connect_timeout: options.connectTimeoutSeconds ?? target.connectTimeoutSeconds ?? 10,
+      idle_timeout: 0,
+      max_lifetime: null,
+    });
+  let ssl = target.ssl;
   for (;;) {
+    const sql = connect(ssl);
+    const close = () => sql.end({ timeout: 5 });
     try {
       await sql`select 1`;
-      break;
+      return { db: sql, label: target.label, secrets: target.secrets, close };
     } catch (err) {
-      const connection = toConnectionError(err);
+      await close().catch(() => {});
+      // sslmode=allow: libpq starts unencrypted and tries again with encryption when the server demands it.
+      if (target.sslmode === "allow" && ssl === false && /no encryption/i.test(String((err as Error)?.message))) {
+        ssl = { rejectUnauthorized: false };
+        continue;
+      }
+      const connection = toConnectionError(err) ?? (isTlsFailure(err) ? new ConnectionError(String((err as Error).message), err) : undefined);
       const retry = connection && options.waitUntil !== undefined && Date.now() + 500 < options.waitUntil;
       if (!retry) {
-        await close().catch(() => {});
         if (!connection) throw err;
-        throw new ConnectionError(`${connection.message} (${redactUrl(url)})`, err);
+        const why = await sslRefusal(target, err);
+        throw new ConnectionError(`${why ?? connection.message} (${target.label})`, err);
       }
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  return { db: sql, label: redactUrl(url), secrets: password ? [password] : [], close };
+}
+
+/** Errors of the TLS layer (certificate checks, a server that speaks no TLS) are connection failures too. */
+function isTlsFailure(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  return /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO|SELF_SIGNED|DEPTH_ZERO|ERR_OSSL)/.test(code) ||
+    /TLS|SSL|certificate|socket disconnected/i.test(String((err as Error)?.message));
+}
+
+/**
+ * When encryption was required and connecting failed, says so plainly if the reason is that the server does not
+ * speak SSL at all (postgres.js then fails with an opaque socket error). Asks the server once (SSLRequest).
+ */
+async function sslRefusal(target: PostgresTarget, err: unknown): Promise<string | undefined> {
+  if (target.socket || !["require", "verify-ca", "verify-full"].includes(target.sslmode)) return undefined;
+  if (/certificate|self.signed|unable to verify|hostname|altnames/i.test(String((err as Error)?.message))) {
+    return `cannot connect to the database: the server's certificate was rejected (sslmode=${target.sslmode}): ${(err as Error).message}`;
+  }
+  const host = target.hosts[0];
+  const port = target.ports[0];
+  const answer = await new Promise<string | undefined>((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (value: string | undefined) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(3000, () => done(undefined));
+    socket.once("error", () => done(undefined));
+    socket.once("connect", () => socket.write(new Uint8Array([0, 0, 0, 8, 4, 210, 22, 47]))); // SSLRequest
+    socket.once("data", (data: Uint8Array) => done(String.fromCharCode(data[0])));
+  });
+  if (answer !== "N") return undefined;
+  return `cannot connect to the database: the server at ${host.includes(":") ? `[${host}]` : host}:${port} does not support SSL, ` +
+    `but the URL asks for sslmode=${target.sslmode}; enable SSL on the server, or use sslmode=prefer (encrypt when possible) or sslmode=disable`;
 }
 
 async function openPGlite(path: string): Promise<OpenDatabase> {
@@ -116,10 +166,9 @@ async function openPGlite(path: string): Promise<OpenDatabase> {
     return { db, label: "pglite:memory", secrets: [], close: () => db.close() };
   }
   const dir = resolve(path);
-  mkdirSync(dir, { recursive: true });
-  const lock = lockDirectory(dir);
+  const lock = lockDirectory(dir); // creates it; clear errors for a read-only place or a file in the way
   try {
-    const db = await PGlite.create({ dataDir: dir, ...assets });
+    const db = await PGlite.create({ dataDir: lock.dir, ...assets });
     return {
       db,
       label: `pglite:${path}`,

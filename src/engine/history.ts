@@ -8,6 +8,7 @@ import type { Queryable } from "../drivers/driver.ts";
 import type { Migration } from "../core/migration.ts";
 import { checksum } from "../core/migration.ts";
 import { checkVersionRows, inspectVersionTable } from "./history-shape.ts";
+import { permissionDenied } from "../core/error-codes.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
 /** One row of the version table. */
@@ -55,11 +56,24 @@ export class History {
 
   /** True when the table exists and has every column we need (the common, fast path); refuses a table not ours. */
   async isReady(q: Queryable): Promise<boolean> {
-    return (await inspectVersionTable(q, this.qualified)).kind === "ready";
+    return (await this.guard("read", () => inspectVersionTable(q, this.qualified))).kind === "ready";
+  }
+
+  /** A missing privilege on the version table is PERMISSION_DENIED, with the GRANT that fixes it. */
+  private async guard<T>(doing: "create" | "read", step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      throw permissionDenied(err, this.qualified, doing) ?? err;
+    }
   }
 
   /** Creates the table, or adds our columns to the Go package's. Run under the migration lock. */
-  async ensure(q: Queryable): Promise<void> {
+  ensure(q: Queryable): Promise<void> {
+    return this.guard("create", () => this.create(q));
+  }
+
+  private async create(q: Queryable): Promise<void> {
     if ((await inspectVersionTable(q, this.qualified)).kind === "ready") return; // never ALTER a table that is not ours
     const schema = this.schema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)};\n`;
     const extra = Object.entries(EXTRA_COLUMNS);
@@ -78,7 +92,11 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
    * Every recorded version. Never writes: no rows when the table does not exist yet, and a Go-era table
    * without our columns reads as rows without checksum.
    */
-  async read(q: Queryable): Promise<AppliedRow[]> {
+  read(q: Queryable): Promise<AppliedRow[]> {
+    return this.guard("read", () => this.readAny(q));
+  }
+
+  private async readAny(q: Queryable): Promise<AppliedRow[]> {
     const shape = await inspectVersionTable(q, this.qualified);
     if (shape.kind === "absent") return [];
     return this.select(q, (column) => shape.columns.has(column));
@@ -86,7 +104,7 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
 
   /** Like `read`, for when the table is known to be ready (inside the locked transaction). */
   readExisting(q: Queryable): Promise<AppliedRow[]> {
-    return this.select(q, () => true);
+    return this.guard("read", () => this.select(q, () => true));
   }
 
   private async select(q: Queryable, has: (column: string) => boolean): Promise<AppliedRow[]> {
@@ -115,7 +133,9 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
 
   /** Just versions and failure marks: all the locked step before each migration needs, and far cheaper to fetch. */
   async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean }[]> {
-    const rows = await q.query<{ version: string; dirty: boolean | null }>(`SELECT version, dirty FROM ${this.qualified}`);
+    const rows = await this.guard("read", () =>
+      q.query<{ version: string; dirty: boolean | null }>(`SELECT version, dirty FROM ${this.qualified}`)
+    );
     checkVersionRows(this.qualified, rows);
     return rows.map((r) => ({ version: r.version, dirty: r.dirty === true }));
   }

@@ -5,6 +5,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { MigrationError } from "../core/errors.ts";
+import { unreadableFile } from "../core/error-codes.ts";
 import { type Migration, migrationFromFiles, parseFileName, validateMigrations } from "../core/migration.ts";
 
 /**
@@ -23,6 +24,8 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
   try {
     names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
   } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    if (code === "EACCES" || code === "EPERM") throw unreadableFile(cause, dir);
     throw new MigrationError("INVALID_MIGRATION", `cannot read migrations directory ${dir}: ${(cause as Error).message}`, {
       file: dir,
       cause,
@@ -81,7 +84,9 @@ function duplicate(version: string, first: string, second: string): MigrationErr
 
 /** Reads a file as strict UTF-8 (dropping a BOM); a bad byte is an error naming file and line. */
 async function readUtf8(file: string, version: string): Promise<string> {
-  const bytes = await readFile(file);
+  const bytes = await readFile(file).catch((err: unknown) => {
+    throw unreadableFile(err, file, version);
+  });
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
