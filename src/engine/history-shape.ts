@@ -146,6 +146,7 @@ export function checkVersionRows(qualified: string, rows: readonly { version: st
         "VERSION_TABLE",
         `${qualified} has a row with version ${shown}, which is not a string of digits; stopped before acting on it. ` +
           `Versions are digits (the file name's prefix): correct or delete that row (SELECT * FROM ${qualified} WHERE ${where}), then run again`,
+        { version: version ?? undefined },
       );
     }
     const key = BigInt(version).toString();
