@@ -80,7 +80,7 @@ const CASES: Case[] = [
   { name: "unknown directive", files: { "002_a.up.sql": "-- orchwf:no-transactoin\nCREATE INDEX CONCURRENTLY i ON base (id);\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:1: unknown directive \"-- orchwf:no-transactoin\""], file: "002_a.up.sql" },
   { name: "directive with an argument it does not take", files: { "002_a.up.sql": "-- orchwf:no-transaction please\nSELECT 1;\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:1: unknown directive"] },
   { name: "description directive without text", files: { "002_a.up.sql": "-- a comment\n-- orchwf:description\nSELECT 1;\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:2: unknown directive \"-- orchwf:description\""] },
-  { name: "COMMIT in the middle of a transactional migration", files: { "002_a.up.sql": "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:2: \"COMMIT\" would end the transaction", "orchwf:no-transaction"], file: "002_a.up.sql" },
+  { name: "COMMIT in the middle of a transactional migration", files: { "002_a.up.sql": "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:2:1: \"COMMIT\" would end the transaction", "orchwf:no-transaction"], file: "002_a.up.sql" },
   // --- migrations in code ---
   { name: "version with letters", act: withMigrations([{ version: "v1", description: "x", up: "SELECT 1" }]), code: "INVALID_MIGRATION", message: ["version \"v1\" must be a string of digits"] },
   { name: "empty version", act: withMigrations([{ version: "", description: "x", up: "SELECT 1" }]), code: "INVALID_MIGRATION", message: ["version \"\" must be a string of digits"] },
