@@ -90,10 +90,11 @@ export function readDirectives(sql: string, file: string): FileDirectives {
     if (!m) continue;
     if (m[1] === "no-transaction" && m[2] === "") result.noTransaction = true;
     else if (m[1] === "description" && m[2] !== "") result.description = m[2];
+    else if (m[1] === "lint-ignore" && m[2] !== "") continue; // read by `lint` (src/lint/directives.ts)
     else {
       throw new MigrationError(
         "INVALID_MIGRATION",
-        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT")`,
+        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID")`,
         { file },
       );
     }
