@@ -341,14 +341,14 @@ export const RULES: readonly Rule[] = [
     severity: "error",
     summary: "a no-transaction file with several statements, one of them not re-runnable",
     why: "outside a transaction, a failure part way leaves the earlier statements done; after `resolve --rolled-back` the file runs again from the top and fails on what already exists",
-    safe: `one statement per no-transaction file, or guard each with ${IDEMPOTENT_HINT} so the file can run again`,
+    safe: `one statement per no-transaction file, or guard each with ${IDEMPOTENT_HINT} (OR REPLACE for rules, functions, views, triggers) so the file can run again`,
     check(ctx) {
       if (ctx.transaction || ctx.statements.length < 2) return [];
       const { statement: st } = ctx;
       const n = st.node;
-      const unguarded = (st.kind === "IndexStmt" && !n.if_not_exists) ||
+      const unguarded = (["IndexStmt", "CreateStmt", "CreateSeqStmt", "CreateExtensionStmt", "CreateSchemaStmt"].includes(st.kind) && !n.if_not_exists) ||
+        (["RuleStmt", "CreateFunctionStmt", "ViewStmt", "CreateTrigStmt"].includes(st.kind) && !n.replace) ||
         (st.kind === "DropStmt" && !n.missing_ok) ||
-        (st.kind === "CreateStmt" && !n.if_not_exists) ||
         (st.kind === "AlterTableStmt" && alterCommands(n).some((c) => ["AT_AddColumn", "AT_DropColumn", "AT_DropConstraint"].includes(String(c.subtype)) && !c.missing_ok));
       return unguarded ? [`${st.text.split(/\s+/).slice(0, 3).join(" ")} ... has no ${IDEMPOTENT_HINT} in a no-transaction file of ${ctx.statements.length} statements`] : [];
     },
