@@ -6,7 +6,7 @@
  * @module
  */
 import { compareVersions, type Migration } from "../core/migration.ts";
-import { checkScript, position } from "../sources/check.ts";
+import { checkScript, positions } from "../sources/check.ts";
 import type { ParsedStatement } from "../sources/parser.ts";
 import type { LintConfig } from "./config.ts";
 import { RULES } from "./rules.ts";
@@ -107,6 +107,7 @@ function lintStatements(
   options: LintOptions,
 ): Finding[] {
   const findings: Finding[] = [];
+  const at = positions(m.up);
   const created = new Set<string>();
   let lockTimeoutSet = false;
   const once = new Set<string>();
@@ -129,7 +130,7 @@ function lintStatements(
       const level = severityOf(rule.id, rule.severity);
       if (level === "off" || fileIgnores.has(rule.id) || ignores.has(rule.id)) continue;
       for (const message of rule.check(ctx)) {
-        const { line, column } = position(m.up, st.start);
+        const { line, column } = at(st.start);
         findings.push({ rule: rule.id, severity: level, file, version: m.version, line, column, message, why: rule.why, safe: rule.safe });
       }
     }

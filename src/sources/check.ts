@@ -7,7 +7,7 @@
  */
 import { codeFrame, MigrationError, SqlError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
-import { lineOf, needsNoTransaction, parseStatements, transactionProblems } from "../core/split.ts";
+import { needsNoTransaction, parseStatements, transactionProblems } from "../core/split.ts";
 import type { ParsedStatement } from "./parser.ts";
 
 /** What a check found, where. */
@@ -40,11 +40,44 @@ export interface CheckedScript {
  * ```
  */
 export function position(script: string, offset: number): { line: number; column: number; frame: string } {
-  const line = lineOf(script, offset);
-  let lineStart = offset;
-  while (lineStart > 0 && script[lineStart - 1] !== "\n" && script[lineStart - 1] !== "\r") lineStart--;
-  const column = Array.from(script.slice(lineStart, offset)).length + 1;
+  const { line, column } = positions(script)(offset);
   return { line, column, frame: codeFrame(script, line, column) };
+}
+
+/**
+ * A locator for many offsets of one script: line starts are found once (one pass), each lookup is a binary search,
+ * so placing every finding of a large file stays linear (no code frame: see `position`).
+ *
+ * @example
+ * ```ts
+ * const at = positions(script);
+ * at(120).line;
+ * ```
+ */
+export function positions(script: string): (offset: number) => { line: number; column: number } {
+  let starts: number[] | undefined;
+  return (offset) => {
+    starts ??= lineStarts(script);
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const line = lo + 1;
+    const column = Array.from(script.slice(starts[lo], offset)).length + 1;
+    return { line, column };
+  };
+}
+
+function lineStarts(script: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < script.length; i++) {
+    const c = script.charCodeAt(i);
+    if (c === 10 || (c === 13 && script.charCodeAt(i + 1) !== 10)) starts.push(i + 1);
+  }
+  return starts;
 }
 
 /**
@@ -60,13 +93,11 @@ export async function checkScript(
   script: string,
   where: { file: string; version: string; transaction?: boolean },
 ): Promise<CheckedScript> {
-  const problem = (rule: string, offset: number, message: string): Problem => ({
-    rule,
-    file: where.file,
-    version: where.version,
-    ...position(script, offset),
-    message,
-  });
+  const at = positions(script);
+  const problem = (rule: string, offset: number, message: string): Problem => {
+    const { line, column } = at(offset);
+    return { rule, file: where.file, version: where.version, line, column, message, frame: codeFrame(script, line, column) };
+  };
   let statements: ParsedStatement[];
   try {
     statements = await parseStatements(script);
