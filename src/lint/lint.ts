@@ -134,7 +134,9 @@ function lintStatements(
         findings.push({ rule: rule.id, severity: level, file, version: m.version, line, column, message, why: rule.why, safe: rule.safe });
       }
     }
+    // Tables and indexes share PostgreSQL's relation namespace: one set of what this migration made.
     if (st.kind === "CreateStmt") created.add(relationName(st.node.relation));
+    if (st.kind === "IndexStmt" && st.node.idxname) created.add(String(st.node.idxname));
     if (st.kind === "CreateTableAsStmt") created.add(relationName((st.node.into as { rel?: unknown } | undefined)?.rel));
     if (st.kind === "VariableSetStmt" && st.node.name === "lock_timeout") lockTimeoutSet = true;
     schema.apply(st);

@@ -58,6 +58,7 @@ function callsVolatile(expr: unknown): string | undefined {
 /** True when changing a column from `before` to `after` needs no rewrite (varchar widening, varchar -> text). */
 function cheapTypeChange(before: ColumnType | undefined, after: ColumnType): boolean {
   if (!before) return false;
+  if (before.name === after.name && before.mods.join() === after.mods.join()) return true; // the same type: nothing to do
   const textual = (t: ColumnType) => t.name === "varchar" || t.name === "text";
   if (!textual(before) || !textual(after)) {
     // numeric(p, s) -> numeric(p2 >= p, same s), and numeric(...) -> numeric
@@ -123,10 +124,10 @@ export const RULES: readonly Rule[] = [
     summary: "DROP INDEX without CONCURRENTLY",
     why: "DROP INDEX takes an ACCESS EXCLUSIVE lock on the index's table: it waits for every running query on the table, and every query after it waits too",
     safe: "DROP INDEX CONCURRENTLY IF EXISTS ... in a file of its own that starts with -- orchwf:no-transaction",
-    check({ statement: st }) {
-      return st.kind === "DropStmt" && st.node.removeType === "OBJECT_INDEX" && !st.node.concurrent
-        ? [`DROP INDEX ${dropNames(st.node).join(", ")} without CONCURRENTLY locks its table`]
-        : [];
+    check({ statement: st, createdHere }) {
+      if (st.kind !== "DropStmt" || st.node.removeType !== "OBJECT_INDEX" || st.node.concurrent) return [];
+      const old = dropNames(st.node).filter((name) => !createdHere(name));
+      return old.length > 0 ? [`DROP INDEX ${old.join(", ")} without CONCURRENTLY locks its table`] : [];
     },
   },
   {

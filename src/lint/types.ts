@@ -34,7 +34,7 @@ export interface StatementContext {
   index: number;
   /** False for `-- orchwf:no-transaction` migrations. */
   transaction: boolean;
-  /** True when `table` was created by an earlier statement of this same migration (so it is new and empty). */
+  /** True when the table (or index) `name` was created by an earlier statement of this same migration (new, empty). */
   createdHere(table: string): boolean;
   /** True when an earlier statement of this migration set `lock_timeout`. */
   lockTimeoutSet: boolean;
