@@ -164,3 +164,11 @@ describe("checks before anything runs", () => {
     assert.deepEqual(await check("SELECT 1;\nSELECT '\0';"), ["syntax-error 2:9"]);
   });
 });
+
+test("a server error position in a CR-only file is placed on its line", async () => {
+  const { locate } = await import("../src/core/errors.ts");
+  const sql = "SELECT 1;\rSELECT nope;\r";
+  const at = locate(sql, sql.indexOf("nope") + 1);
+  assert.deepEqual([at.line, at.column], [2, 8]);
+  assert.match(at.frame, /> 2 \| SELECT nope;/);
+});
