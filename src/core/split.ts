@@ -54,8 +54,7 @@ export async function sqlParser(): Promise<Parser> {
  * ```
  */
 export async function splitStatements(script: string): Promise<Statement[]> {
-  const parser = await sqlParser();
-  return parser.parse(script).map((s) => ({ text: s.text, offset: s.start }));
+  return (await parseStatements(script)).map((s) => ({ text: s.text, offset: s.start }));
 }
 
 /**
@@ -86,8 +85,17 @@ export function splitStatementsIfLoaded(script: string): Statement[] {
  * ```
  */
 export async function parseStatements(script: string): Promise<ParsedStatement[]> {
-  return (await sqlParser()).parse(script);
+  const known = parsed.get(script);
+  if (known) return known;
+  const statements = (await sqlParser()).parse(script);
+  if (script.length > 262_144) return statements; // a huge file's tree is not worth keeping
+  if (parsed.size >= 4096) parsed.clear();
+  parsed.set(script, statements);
+  return statements;
 }
+
+/** Scripts parsed lately: `up` checks every pending migration, then runs each; parse once (results are not mutated). */
+const parsed = new Map<string, ParsedStatement[]>();
 
 /**
  * The transaction-control word of a statement that would end or hand over the migration's transaction (COMMIT,
