@@ -10,7 +10,8 @@ import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocatio
 import { type AppliedRow, History } from "./engine/history.ts";
 import { type Migration, validateMigrations, withoutTransactionWrapper } from "./core/migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
-import { splitStatements } from "./core/split.ts";
+import { splitStatements, splitStatementsIfLoaded } from "./core/split.ts";
+import { checkPending } from "./sources/check.ts";
 import { quoteIdent } from "./core/sql-text.ts";
 import { type VerifyOptions, type VerifyReport, verifyOn } from "./schema/verify.ts";
 
@@ -205,6 +206,9 @@ export class Migrator {
       await this.prepare(deadline);
       const plan = await this.plan({ to: options.to });
       if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
+      // parser: every pending migration is parsed and checked before the first one runs (src/sources/check.ts)
+      const pendingVersions = new Set(plan.pending.map((p) => p.version));
+      await checkPending(this.migrations.filter((m) => pendingVersions.has(m.version)), "up");
       for (const version of plan.missing) {
         this.warn(`version ${version} is recorded as applied in ${this.history.qualified} but has no migration file`);
       }
@@ -240,6 +244,7 @@ export class Migrator {
       const rows = await this.history.readExisting(this.driver);
       this.refuseDirty(rows);
       const targets = rollbackTargets(this.migrations, rows, options);
+      await checkPending(targets, "down"); // parser: every down script is checked before the first one runs
       const rolledBack: MigrationRun[] = [];
       for (const target of targets) {
         deadline.check();
@@ -583,8 +588,8 @@ export class Migrator {
     const started = performance.now();
     try {
       // `then` (the history row) goes in the same round trip, after the script: error positions are unchanged.
-      const body = withoutTransactionWrapper(script);
-      if (then !== undefined && endsOutsideQuotes(body)) await deadline.race(tx.exec(`${body}\n;\n${then}`));
+      const body = await withoutTransactionWrapper(script);
+      if (then !== undefined && await endsOutsideQuotes(body)) await deadline.race(tx.exec(`${body}\n;\n${then}`));
       else {
         await deadline.race(tx.exec(body)); // an unterminated quote or comment: Postgres reports it on the script alone
         if (then !== undefined) await deadline.race(tx.exec(then));
@@ -610,7 +615,7 @@ export class Migrator {
   ): Promise<{ error: unknown; partial: boolean } | undefined> {
     this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
     const script = direction === "up" ? m.up : m.down!;
-    const statements = splitStatements(script);
+    const statements = await splitStatements(script);
     // Errors before the first statement (no connection, SET failed) leave the migration untouched.
     return await this.driver.session(async (conn) => {
       if (this.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(this.schema)}`);
@@ -772,7 +777,7 @@ function leadingNoise(text: string): number {
  * line `line` exists and starts with the construct Postgres named (RAISE, PERFORM, ...). Undefined when unsure.
  */
 function failingDoBlock(script: string, line: number, construct?: string): number | undefined {
-  const blocks = splitStatements(script).filter((st) => /^DO\b/i.test(st.text.slice(leadingNoise(st.text))));
+  const blocks = splitStatementsIfLoaded(script).filter((st) => /^DO\b/i.test(st.text.slice(leadingNoise(st.text))));
   if (blocks.length === 1) return blocks[0].offset;
   const fits = blocks.filter((st) => {
     const body = st.text.slice(st.text.indexOf("$")).split("\n");
@@ -784,9 +789,10 @@ function failingDoBlock(script: string, line: number, construct?: string): numbe
   return fits.length === 1 ? fits[0].offset : undefined;
 }
 
-/** True when `script` ends outside any quote, dollar quote or block comment, so "\n;" after it ends its last statement. */
-function endsOutsideQuotes(script: string): boolean {
-  return splitStatements(`${script}\n;\nSELECT`).at(-1)?.offset === script.length + 2;
+/** True when `script` ends outside any quote, dollar quote or block comment, so "\n;" after it ends its last statement:
+ * a script PostgreSQL's parser accepts does. */
+async function endsOutsideQuotes(script: string): Promise<boolean> {
+  return await splitStatements(script).then(() => true, () => false);
 }
 
 /**

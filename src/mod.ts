@@ -55,6 +55,10 @@ export {
 export { type MigrationState, type StatusEntry } from "./core/plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./core/split.ts";
+// parser: checks before running (validate) and lint, for use in code
+export { CheckError, checkMigrations, type Problem } from "./sources/check.ts";
+export { lintMigrations, type LintOptions, type LintReport, renderLint } from "./lint/lint.ts";
+export type { Finding, Severity } from "./lint/types.ts";
 export {
   type ChangeWords,
   describeChanges,

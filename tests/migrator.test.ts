@@ -105,18 +105,18 @@ for (const engine of engines) {
       const dir = await mkdtemp(join(tmpdir(), "orchwf-fail-"));
       try {
         await writeFile(join(dir, "1_ok.up.sql"), "CREATE TABLE kept (id int);");
-        await writeFile(join(dir, "2_broken.up.sql"), "-- creates b, then fails\nCREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n  SELEC 1;\n");
+        await writeFile(join(dir, "2_broken.up.sql"), "-- creates b, then fails\nCREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n  SELECT nope FROM b;\n"); // a runtime error: a syntax error is found before anything runs
         const migrator = new Migrator(d.db, { migrations: await loadMigrations(dir) });
         await assert.rejects(migrator.migrate(), (e: unknown) => {
           assert.ok(e instanceof SqlError, String(e));
           assert.equal(e.code, "SQL_ERROR");
           assert.equal(e.version, "2");
-          assert.equal(e.sqlState, "42601");
+          assert.equal(e.sqlState, "42703");
           assert.equal(e.file, join(dir, "2_broken.up.sql"));
           assert.equal(e.line, 4);
-          assert.equal(e.column, 3);
-          assert.ok(e.message.includes(`${join(dir, "2_broken.up.sql")}:4:3`), e.message);
-          assert.match(e.message, />\s*4 \|\s+SELEC 1;/);
+          assert.equal(e.column, 10);
+          assert.ok(e.message.includes(`${join(dir, "2_broken.up.sql")}:4:10`), e.message);
+          assert.match(e.message, />\s*4 \|\s+SELECT nope FROM b;/);
           return true;
         });
         assert.deepEqual(await versions(d), ["1"]);

@@ -16,6 +16,9 @@ import { goStyleFlags, parseDuration, rawOption, usage } from "./options.ts";
 import { palette, type Palette, planText, progressLine, statusTable, useColor } from "./render.ts";
 import { chooseDatabase, type DbChoice, type OpenDatabase, openDatabase, releaseOnSignal, urlSecrets } from "./resolve-db.ts";
 import { VERSION } from "./version.ts";
+import { dryRunSteps, renderDryRun } from "./dry-run.ts"; // parser: validate, lint, up --lint, up --dry-run SQL
+import { lintCommand, refuseLintErrors } from "./lint.ts";
+import { type CommandOutput, validateCommand } from "./validate.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3 } as const;
@@ -97,6 +100,7 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
     .option("--to <version>", "Apply up to and including this version")
     .option("--dry-run", "Show what would be applied, change nothing")
     .option("--allow-drift", "Apply even though applied migrations were modified since")
+    .option("--lint", "Refuse, before anything runs, when lint finds an error in a pending migration")
     .action(set(up));
   cli.command("down [n]", "Roll back the newest N applied migrations, default 1 (alias: rollback)").alias("rollback")
     .option("--to <version>", "Roll back every migration above this version")
@@ -118,6 +122,10 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
     .action(set(resolve));
   cli.command("create <name>", "Write the next VERSION_name.up.sql / .down.sql pair into --dir (default ./migrations)")
     .action(set(create));
+  cli.command("validate", "Parse and check every migration with PostgreSQL's grammar, without a database (exit 1 on a problem)")
+    .action(set((ctx) => run(ctx, async () => emit(ctx, await validateCommand(rawOption(ctx.argv, "dir"))))));
+  cli.command("lint", "Find dangerous operations (locks, rewrites, data loss) in the migrations (exit 1 on an error)")
+    .action(set((ctx) => run(ctx, async () => emit(ctx, await lintCommand(rawOption(ctx.argv, "dir"))))));
   cli.command("help", "Show this help").action(set(() => {
     cli.unsetMatchedCommand();
     cli.outputHelp();
@@ -277,14 +285,29 @@ async function run(ctx: Context, fn: () => Promise<number>): Promise<number> {
   }
 }
 
+/** Prints a command's output (parser: validate, lint) and returns its exit code. */
+function emit(ctx: Context, out: CommandOutput): number {
+  if (ctx.json) printJson(ctx, out.json);
+  else ctx.io.stdout(`${out.text}\n`);
+  return out.exit;
+}
+
 function up(ctx: Context): Promise<number> {
   const to = rawOption(ctx.argv, "to");
   return run(ctx, () =>
     withMigrator(ctx, async (migrator, db) => {
+      const warnings = await refuseLintErrors(migrator, rawOption(ctx.argv, "dir"), to, Boolean(ctx.options.lint)); // parser
+      if (warnings !== undefined) ctx.io.stderr(`${warnings}\n`);
       if (ctx.options.dryRun) {
         const plan = await migrator.plan({ to });
-        if (ctx.json) printJson(ctx, { database: db.label, dryRun: true, ...plan });
-        else ctx.io.stdout(`${planText(plan, ctx.c)}\n`);
+        const lockTimeout = rawOption(ctx.argv, "lock-timeout");
+        const steps = await dryRunSteps(plan, migrator.migrations, { // parser: the SQL, bookkeeping marked
+          table: rawOption(ctx.argv, "table"),
+          schema: rawOption(ctx.argv, "schema"),
+          lockTimeoutMs: lockTimeout === undefined ? undefined : parseDuration(lockTimeout, "--lock-timeout"),
+        });
+        if (ctx.json) printJson(ctx, { database: db.label, dryRun: true, ...plan, steps });
+        else ctx.io.stdout(`${planText(plan, ctx.c)}\n${steps.length > 0 ? `\n${renderDryRun(steps)}\n` : ""}`);
         return EXIT.ok;
       }
       const { applied } = await migrator.migrate({ to, allowDrift: Boolean(ctx.options.allowDrift), timeoutMs: remaining(ctx) });

@@ -140,7 +140,7 @@ export class SqlError extends MigrationError {
 export function locate(script: string, position: number): SqlErrorLocation {
   const chars = Array.from(script); // Postgres counts characters, JS strings count UTF-16 units
   const before = chars.slice(0, Math.max(0, position - 1)).join("");
-  const lines = before.split("\n");
+  const lines = before.split(/\r\n|\r|\n/); // CR alone ends a line too, as codeFrame counts it
   const line = lines.length;
   const column = Array.from(lines[lines.length - 1]).length + 1;
   return { line, column, frame: codeFrame(script, line, column) };

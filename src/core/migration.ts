@@ -5,7 +5,6 @@
  */
 import { createHash } from "node:crypto";
 import { MigrationError } from "./errors.ts";
-import { splitStatements } from "./split.ts";
 
 /**
  * One schema change: SQL to apply and, optionally, SQL to reverse it.
@@ -91,10 +90,11 @@ export function readDirectives(sql: string, file: string): FileDirectives {
     if (!m) continue;
     if (m[1] === "no-transaction" && m[2] === "") result.noTransaction = true;
     else if (m[1] === "description" && m[2] !== "") result.description = m[2];
+    else if (m[1] === "lint-ignore" && m[2] !== "") continue; // read by `lint` (src/lint/directives.ts)
     else {
       throw new MigrationError(
         "INVALID_MIGRATION",
-        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT")`,
+        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID")`,
         { file },
       );
     }
@@ -111,8 +111,27 @@ export function readDirectives(sql: string, file: string): FileDirectives {
  * ```
  */
 export function hasStatements(sql: string): boolean {
-  const stripped = sql.replace(/\/\*[\s\S]*?\*\//g, "").replace(/--[^\n]*/g, "");
-  return stripped.replace(/[\s;]/g, "") !== "";
+  // One pass over the leading white space, `;` and comments: the first other character is a statement.
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "-" && sql[i + 1] === "-") {
+      while (i < sql.length && sql[i] !== "\n" && sql[i] !== "\r") i++; // PostgreSQL ends `--` at CR as well as LF
+    } else if (c === "/" && sql[i + 1] === "*") {
+      let depth = 0; // block comments nest
+      while (i < sql.length) {
+        if (sql[i] === "/" && sql[i + 1] === "*") {
+          depth++;
+          i += 2;
+        } else if (sql[i] === "*" && sql[i + 1] === "/") {
+          i += 2;
+          if (--depth === 0) break;
+        } else i++;
+      }
+    } else if (c === ";" || /\s/.test(c) || c === "\uFEFF") i++;
+    else return true;
+  }
+  return false;
 }
 
 /**
@@ -142,60 +161,8 @@ export function compareVersions(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Statements that would end the migration's transaction (and its lock) early. `END` alone is left out: it also
- * closes `BEGIN ATOMIC` function bodies, which the splitter does not understand. */
-const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|rollback(?!\s+to\b)|abort|end\s+(work|transaction)\b)/i;
-const WRAPPER_START = /^(begin(\s+(work|transaction))?|start\s+transaction)\s*$/i;
-const WRAPPER_END = /^(commit|end)(\s+(work|transaction))?\s*$/i;
-
-/** A statement's text without leading white space and comments. */
-function statementHead(text: string): string {
-  return text.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/, "");
-}
-
-/**
- * The script to run inside our transaction: a file wrapped in `BEGIN; … COMMIT;` (as golang-migrate users write
- * them) runs as it is, with the wrapper blanked out (same length, so error positions still match the file).
- * Any other transaction control is refused: a COMMIT in the middle would release the migration lock early.
- *
- * @example
- * ```ts
- * withoutTransactionWrapper("BEGIN;
-CREATE TABLE t (id int);
-COMMIT;
-"); // "     ;
-CREATE TABLE t (id int);
-      ;
-"
- * ```
- */
-export function withoutTransactionWrapper(script: string, file = "migration"): string {
-  const statements = splitStatements(script);
-  const heads = statements.map((st) => statementHead(st.text));
-  let out = script;
-  const blank = (i: number) => {
-    const { offset, text } = statements[i];
-    out = out.slice(0, offset) + text.replace(/[^\n]/g, " ") + out.slice(offset + text.length);
-  };
-  const wrapped = statements.length >= 2 && WRAPPER_START.test(heads[0]) && WRAPPER_END.test(heads[heads.length - 1]);
-  for (let i = 0; i < statements.length; i++) {
-    if (wrapped && (i === 0 || i === statements.length - 1)) continue;
-    if (TRANSACTION_CONTROL.test(heads[i])) {
-      const start = statements[i].offset + statements[i].text.length - statements[i].text.trimStart().length;
-      const line = script.slice(0, start).split("\n").length;
-      throw new MigrationError(
-        "INVALID_MIGRATION",
-        `${file}:${line}: "${heads[i].split(/\s/)[0]}" would end the transaction the migration runs in (and release the migration lock); remove it (a whole-file BEGIN; … COMMIT; wrapper is fine), or put "-- orchwf:no-transaction" at the top of the file`,
-        { file },
-      );
-    }
-  }
-  if (wrapped) {
-    blank(statements.length - 1);
-    blank(0);
-  }
-  return out;
-}
+// The transaction-control check moved to split.ts (PostgreSQL's parser; async): it runs before a migration runs.
+export { withoutTransactionWrapper } from "./split.ts";
 
 /**
  * Checks a migration list (digits-only versions, no duplicates, SQL present) and returns it
@@ -230,10 +197,6 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
         `${file}: the down script of migration ${m.version} is empty; write the SQL that reverses it, or remove the down script if it cannot be reversed`,
         { version: m.version, file: m.source?.down },
       );
-    }
-    if (m.transaction !== false) {
-      withoutTransactionWrapper(m.up, m.source?.up ?? `migration ${m.version} (up)`);
-      if (m.down !== undefined) withoutTransactionWrapper(m.down, m.source?.down ?? `migration ${m.version} (down)`);
     }
     const key = BigInt(m.version).toString();
     const twin = seen.get(key);

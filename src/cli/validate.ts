@@ -1,0 +1,59 @@
+/**
+ * `validate`: every migration's up and down scripts parsed with PostgreSQL's grammar and checked, without a
+ * database. Returns data and text; main.ts prints one of them.
+ * @module
+ */
+import { orchwfMigrations } from "../builtin.ts";
+import type { Migration } from "../core/migration.ts";
+import { checkMigrations, type Problem } from "../sources/check.ts";
+import { loadMigrations } from "../sources/load.ts";
+
+/** What a command returns: the `--json` value, the text, and the exit code. */
+export interface CommandOutput {
+  exit: number;
+  json: unknown;
+  text: string;
+}
+
+/**
+ * The migrations of `dir`, or the built-in OrchWF ones without it.
+ *
+ * @example
+ * ```ts
+ * const migrations = await migrationsOf("./migrations");
+ * ```
+ */
+export async function migrationsOf(dir: string | undefined): Promise<readonly Migration[]> {
+  return dir === undefined ? orchwfMigrations : await loadMigrations(dir);
+}
+
+/**
+ * Runs `validate` on `dir` (default: the built-in migrations): exit 1 when a problem is found.
+ *
+ * @example
+ * ```ts
+ * const { exit, text } = await validateCommand("./migrations");
+ * ```
+ */
+export async function validateCommand(dir: string | undefined): Promise<CommandOutput> {
+  const migrations = await migrationsOf(dir);
+  const problems = await checkMigrations(migrations, "both");
+  const files = migrations.reduce((n, m) => n + (m.down === undefined ? 1 : 2), 0);
+  const text = problems.length === 0
+    ? `${migrations.length} migration${migrations.length === 1 ? "" : "s"} (${files} files) valid: every statement parses, no transaction control, nothing that cannot run in its transaction`
+    : [...problems.map(renderProblem), `${problems.length} problem${problems.length === 1 ? "" : "s"} in ${migrations.length} migrations`].join("\n");
+  return {
+    exit: problems.length === 0 ? 0 : 1,
+    json: {
+      valid: problems.length === 0,
+      migrations: migrations.length,
+      files,
+      problems: problems.map(({ rule, file, version, line, column, message }) => ({ rule, file, version, line, column, message })),
+    },
+    text,
+  };
+}
+
+function renderProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.column}: error ${p.rule}: ${p.message}\n${p.frame}`;
+}
