@@ -22,6 +22,14 @@ import { orchwfMigrations } from "./builtin.ts";
 import { checksum, type Migration, validateMigrations } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
 
+export {
+  closeServerTestDatabases,
+  createServerTestDatabase,
+  type ServerTestDatabase,
+  type ServerTestDatabaseOptions,
+  templateName,
+} from "./testing/server.ts";
+
 /** Options of `createTestDatabase`. */
 export interface TestDatabaseOptions {
   /** Migrations to apply; default the built-in OrchWF schema. Pass `[...orchwfMigrations, ...yours]` for both. */
