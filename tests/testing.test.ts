@@ -71,3 +71,30 @@ test("uses the given version table and schema", async () => {
     await db.close();
   }
 });
+
+test("isolation rollback: a write in one test database is invisible to the next, also after a test that committed", async () => {
+  const options = { migrations: [users("email")], isolation: "rollback" } as const;
+  const count = async (db: Awaited<ReturnType<typeof createTestDatabase>>) =>
+    (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM users")).rows[0].n;
+  const first = await createTestDatabase(options);
+  await first.query("INSERT INTO users VALUES (1, 'a@example.com')");
+  assert.equal(await count(first), 1);
+  const concurrent = await createTestDatabase(options); // while the first is open: another instance
+  assert.equal(await count(concurrent), 0);
+  await concurrent.close();
+  await first.close();
+  const second = await createTestDatabase(options);
+  assert.equal(await count(second), 0, "the first test's write was rolled back");
+  // A test that commits (here through db.transaction()) ends the rollback transaction...
+  await second.transaction(async (tx) => {
+    await tx.query("INSERT INTO users VALUES (2, 'b@example.com')");
+  });
+  await second.close();
+  // ...so its instance is not reused: the next test is still clean.
+  for (let i = 0; i < 3; i++) {
+    const next = await createTestDatabase(options);
+    assert.equal(await count(next), 0);
+    assert.equal((await new Migrator(next, { migrations: [users("email")] }).status()).pending, 0);
+    await next.close();
+  }
+});
