@@ -21,7 +21,9 @@ function runTests(file: string, env: Record<string, string>): Promise<{ code: nu
     ? [process.execPath, ["test", "-A", file]]
     : [process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", file]];
   return new Promise((resolve) => {
-    execFile(command, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    // NODE_TEST_CONTEXT tells a child `node --test` it runs inside this one's runner (and to skip its files).
+    const { NODE_TEST_CONTEXT: _, ...parent } = process.env;
+    execFile(command, args, { cwd: root, env: { ...parent, NO_COLOR: "1", ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const out = `${stdout}${stderr}`;
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
       const pick = (re: RegExp) => Number(out.match(re)?.[1] ?? 0);
