@@ -162,9 +162,10 @@ describe("createServerTestDatabase", { skip }, () => {
     assert.deepEqual(await databases(current.template), [current.template]);
   });
 
-  test("the client of your choice: a pg Pool through connect", LONG, async () => {
+  test("the client of your choice: a pg Pool through connect; STRATEGY file_copy", LONG, async () => {
     const db = await createServerTestDatabase({
       url: serverUrl!,
+      strategy: "file_copy",
       migrations: items("independent"),
       family: family("independent"),
       connect: (url) => new pg.Pool({ connectionString: url, max: 2 }),

@@ -37,6 +37,12 @@ export interface ServerTestDatabaseOptions<Client = postgres.Sql> {
   family?: string;
   /** Prefix of every database name made here; default `orchwf_test`. */
   prefix?: string;
+  /**
+   * PostgreSQL 15+'s `CREATE DATABASE ... STRATEGY`: `"wal_log"` (the server's default) copies page by page through
+   * the WAL, `"file_copy"` copies the files after a checkpoint: often faster for larger templates, on servers with
+   * fsync off. Default: the server's.
+   */
+  strategy?: "wal_log" | "file_copy";
   /** Told when this process built a template (not when it found one): its name and how long migrating took. */
   onTemplateBuilt?: (info: { template: string; ms: number }) => void;
 }
@@ -95,7 +101,8 @@ export async function createServerTestDatabase<Client>(options: ServerTestDataba
   const admin = adminFor(options.url);
   const template = await templateFor(admin, options.url, migrations, options, prefix);
   const name = `${prefix}_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
-  await clone(admin, name, template, () => templateFor(admin, options.url, migrations, options, prefix, true));
+  const strategy = options.strategy === undefined ? "" : ` STRATEGY ${options.strategy === "file_copy" ? "FILE_COPY" : "WAL_LOG"}`;
+  await clone(admin, name, template, strategy, () => templateFor(admin, options.url, migrations, options, prefix, true));
   server.pathname = `/${name}`;
   const url = server.toString();
   let client: Client;
@@ -131,6 +138,7 @@ export async function closeServerTestDatabases(): Promise<void> {
   const all = [...admins.values()];
   admins.clear();
   templates.clear();
+  versions.clear();
   await Promise.all(all.map((a) => a.end({ timeout: 5 })));
 }
 
@@ -206,8 +214,7 @@ async function templateFor(
   prefix: string,
   rebuild = false,
 ): Promise<string> {
-  const [{ v }] = await adminQuery<{ v: string }[]>(admin, "SELECT current_setting('server_version_num') AS v");
-  const name = templateName(migrations, { ...options, prefix }, Number(v));
+  const name = templateName(migrations, { ...options, prefix }, await serverVersion(admin, url));
   const key = `${url}\n${name}`;
   let known = templates.get(key);
   if (!known || rebuild) {
@@ -217,6 +224,18 @@ async function templateFor(
     known.catch(() => templates.delete(key));
   }
   return await known;
+}
+
+/** server_version_num, asked once per server URL (a round trip saved on every later call). */
+const versions = new Map<string, Promise<number>>();
+function serverVersion(admin: postgres.Sql, url: string): Promise<number> {
+  let known = versions.get(url);
+  if (!known) {
+    known = adminQuery<{ v: string }[]>(admin, "SELECT current_setting('server_version_num') AS v").then((rows) => Number(rows[0].v));
+    versions.set(url, known);
+    known.catch(() => versions.delete(url));
+  }
+  return known;
 }
 
 /** Finds or builds the template under a cluster-wide advisory lock (all processes, all workers). */
@@ -284,12 +303,12 @@ async function dropStale(session: postgres.ReservedSql, current: string, prefix:
 }
 
 /** CREATE DATABASE name TEMPLATE template; if the template vanished (dropped as stale by another process), rebuild once. */
-async function clone(admin: postgres.Sql, name: string, template: string, rebuild: () => Promise<string>): Promise<void> {
+async function clone(admin: postgres.Sql, name: string, template: string, strategy: string, rebuild: () => Promise<string>): Promise<void> {
   try {
-    await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}`);
+    await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategy}`);
   } catch (err) {
     if ((err as { code?: string }).code !== "3D000") throw err;
-    await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(await rebuild())}`);
+    await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(await rebuild())}${strategy}`);
   }
 }
 
