@@ -26,10 +26,10 @@ const generated: Migration[] = benchMigrations(100).map((m) => ({
   up: m.up,
   down: m.down,
 }));
-const SCHEMAS: Record<string, Migration[]> = { builtin: orchwfMigrations, generated100: generated };
+const SCHEMAS: Record<string, readonly Migration[]> = { builtin: orchwfMigrations, generated100: generated };
 
 /** One test database of a mode: make it, run one query as a test would, and a function that lets go of it. */
-async function open(mode: Mode, migrations: Migration[], n: number): Promise<() => Promise<void>> {
+async function open(mode: Mode, migrations: readonly Migration[], n: number): Promise<() => Promise<void>> {
   switch (mode) {
     case "pg-template": {
       const db = await createServerTestDatabase({ url: serverUrl!, migrations, family: `bench-${migrations.length}` });
