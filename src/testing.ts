@@ -22,6 +22,14 @@ import { orchwfMigrations } from "./builtin.ts";
 import { checksum, type Migration, validateMigrations } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
 
+export {
+  closeServerTestDatabases,
+  createServerTestDatabase,
+  type ServerTestDatabase,
+  type ServerTestDatabaseOptions,
+  templateName,
+} from "./testing/server.ts";
+
 /** Options of `createTestDatabase`. */
 export interface TestDatabaseOptions {
   /** Migrations to apply; default the built-in OrchWF schema. Pass `[...orchwfMigrations, ...yours]` for both. */
@@ -32,6 +40,15 @@ export interface TestDatabaseOptions {
   schema?: string;
   /** Other PGlite options (e.g. `extensions`) for every instance; they are part of the snapshot's key by name only. */
   pglite?: Omit<PGliteOptions, "dataDir" | "loadDataDir">;
+  /**
+   * How a test gets its clean database:
+   * - `"restore"` (default): a new PGlite restored from the migrated snapshot; tests may do anything.
+   * - `"rollback"`: a pooled, already migrated PGlite inside a transaction that `close()` rolls back: milliseconds
+   *   instead of a restore, and no new WebAssembly memory per test. For tests that do not commit: a test that
+   *   commits (its own COMMIT, or `db.transaction()`) ends that transaction, and its instance is then thrown away
+   *   rather than reused, so the next test is still clean.
+   */
+  isolation?: "restore" | "rollback";
 }
 
 /** Snapshots of migrated data directories, by migrations' versions and checksums. */
@@ -65,7 +82,38 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     // A failed migration must not be cached: the next test should see the error again, not a stale rejection.
     snapshot.catch(() => snapshots.delete(key));
   }
-  return PGlite.create({ ...options.pglite, loadDataDir: await snapshot });
+  if (options.isolation === "rollback") return await pooled(key, snapshot, options);
+  return await PGlite.create({ ...options.pglite, loadDataDir: await snapshot });
+}
+
+/** Idle migrated instances for the rollback mode, by snapshot key. */
+const pools = new Map<string, PGlite[]>();
+
+/** A pooled instance inside a transaction; its `close()` rolls back and returns it to the pool. */
+async function pooled(key: string, snapshot: Promise<Blob>, options: TestDatabaseOptions): Promise<PGlite> {
+  const idle = pools.get(key) ?? [];
+  pools.set(key, idle);
+  const db = idle.pop() ?? await PGlite.create({ ...options.pglite, loadDataDir: await snapshot });
+  await db.exec("BEGIN");
+  const { rows } = await db.query<{ xid: string }>("SELECT txid_current()::text AS xid");
+  const xid = rows[0].xid;
+  let released: Promise<void> | undefined;
+  const release = () =>
+    released ??= (async () => {
+      // Still our transaction? If the test committed (or began its own), the data may have changed for good.
+      const now = await db.query<{ xid: string | null }>("SELECT txid_current_if_assigned()::text AS xid").catch(() => undefined);
+      const ours = now?.rows[0]?.xid === xid;
+      await db.exec("ROLLBACK").catch(() => {});
+      if (ours && !db.closed && pools.get(key) === idle) idle.push(db);
+      else await db.close();
+    })();
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "close" || prop === Symbol.asyncDispose) return release;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /**
@@ -78,6 +126,8 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
  */
 export function clearTestDatabaseCache(): void {
   snapshots.clear();
+  for (const idle of pools.values()) for (const db of idle.splice(0)) void db.close();
+  pools.clear();
 }
 
 async function migratedSnapshot(migrations: Migration[], options: TestDatabaseOptions): Promise<Blob> {

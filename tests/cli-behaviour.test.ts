@@ -4,6 +4,7 @@
  * redaction, --table; plus the pieces in-process and the JSR dry run.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -149,49 +150,88 @@ describe("output", () => {
     assert.ok(!(await cli(["status", "--db", "pglite:memory"])).stdout.includes(esc));
   });
 
-  test("connection failures: exit 1, JSON error, password masked, --wait bounded by --timeout", LONG, async () => {
+  test("connection failures: exit 1, JSON error, password masked", LONG, async () => {
     const url = "postgres://app:Hunter2pw@127.0.0.1:1/app";
     const run = await cli(["status", "--db", url, "--json"]);
     assert.equal(run.code, 1);
     assert.equal(JSON.parse(run.stdout).error.code, "CONNECTION_FAILED");
     assert.match(run.stderr, /postgres:\/\/app:\*\*\*\*@127\.0\.0\.1:1\/app/);
-    const waited = await cli(["up", "--db", url, "--wait", "--timeout", "2s"]);
-    assert.equal(waited.code, 1);
-    for (const r of [run, waited]) assert.ok(!`${r.stdout}${r.stderr}`.includes("Hunter2pw"));
+    for (const r of [run]) assert.ok(!`${r.stdout}${r.stderr}`.includes("Hunter2pw"));
     const bad = await cli(["status", "--db", "mysql://root:Hunter2pw@h/db"]);
     assert.equal(bad.code, 2);
     assert.ok(!bad.stderr.includes("Hunter2pw"));
   });
 });
 
+/**
+ * A PostgreSQL that is still starting, in front of the real test server: until `start()`, it answers every
+ * connection as a starting server does (FATAL 57P03 "the database system is starting up"); after, it passes
+ * connections through. Counts the attempts, and tells when the first one was refused.
+ */
+async function startingServer(target: URL): Promise<{ url: URL; attempts(): number; firstRefused: Promise<void>; start(): void; close(): void }> {
+  let attempts = 0;
+  let started = false;
+  let refused!: () => void;
+  const firstRefused = new Promise<void>((resolve) => (refused = resolve));
+  const fields = ["SFATAL", "VFATAL", "C57P03", "Mthe database system is starting up"].map((f) => `${f}\0`).join("") + "\0";
+  const body = Buffer.from(fields, "utf8");
+  const startingUp = Buffer.concat([Buffer.from("E"), Buffer.alloc(4), body]);
+  startingUp.writeInt32BE(4 + body.length, 1);
+  const server: Server = createServer((socket) => {
+    attempts++;
+    socket.on("error", () => {});
+    if (!started) {
+      socket.once("data", () => socket.end(startingUp, () => refused())); // after the startup message, as Postgres does
+      return;
+    }
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    upstream.on("error", () => socket.destroy());
+    socket.on("error", () => upstream.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = new URL(target);
+  url.port = String((server.address() as { port: number }).port);
+  return { url, attempts: () => attempts, firstRefused, start: () => (started = true), close: () => server.close() };
+}
+
 describe("--wait", () => {
-  test("retries connecting until the database accepts connections", LONG, async (t) => {
+  test("retries a database that is starting until it accepts; without --wait the first refusal is final", LONG, async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
-    const target = new URL(d.url!);
-    let proxy: Server | undefined;
+    const without = await startingServer(new URL(d.url!));
+    const starting = await startingServer(new URL(d.url!));
     try {
-      const port = await new Promise<number>((resolve) => {
-        const probe = createServer().listen(0, "127.0.0.1", () => {
-          const { port } = probe.address() as { port: number };
-          probe.close(() => resolve(port));
-        });
-      });
-      const url = new URL(d.url!);
-      url.port = String(port);
-      const running = cli(["up", "--wait", "--timeout", "60s", "--db", url.toString(), "--json"]);
-      await new Promise((r) => setTimeout(r, 1500)); // the "database" starts later: nothing listens yet
-      proxy = createServer((socket) => {
-        const server = connect(Number(target.port || 5432), target.hostname);
-        socket.on("error", () => server.destroy());
-        server.on("error", () => socket.destroy());
-        socket.pipe(server).pipe(socket);
-      }).listen(port, "127.0.0.1");
+      const once = await cli(["up", "--db", without.url.toString(), "--json"]);
+      assert.equal(once.code, 1, once.stderr);
+      assert.equal(JSON.parse(once.stdout).error.code, "CONNECTION_FAILED");
+      assert.match(once.stderr, /starting up/);
+      assert.equal(without.attempts(), 1, "without --wait: one attempt");
+      const running = cli(["up", "--wait", "--timeout", "60s", "--db", starting.url.toString(), "--json"]);
+      await starting.firstRefused; // the CLI met the starting database; now it finishes starting
+      starting.start();
       const run = await running;
       assert.equal(run.code, 0, run.stderr);
       assert.equal(JSON.parse(run.stdout).current, "001");
+      assert.ok(starting.attempts() >= 2, `--wait retried after the refusal: ${starting.attempts()} attempts`);
     } finally {
-      proxy?.close();
+      without.close();
+      starting.close();
+      await d.close();
+    }
+  });
+
+  test("--wait gives up at --timeout, after retrying", LONG, async (t) => {
+    if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+    const d = await postgresEngine.open();
+    const starting = await startingServer(new URL(d.url!)); // never finishes starting
+    try {
+      const run = await cli(["status", "--wait", "--timeout", "4s", "--db", starting.url.toString(), "--json"]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(JSON.parse(run.stdout).error.code, /^(CONNECTION_FAILED|TIMEOUT)$/);
+      assert.ok(starting.attempts() >= 2, `retried: ${starting.attempts()} attempts`);
+    } finally {
+      starting.close();
       await d.close();
     }
   });
@@ -295,7 +335,7 @@ describe("baseline", () => {
 });
 
 describe("verify", () => {
-  test("passes the built-ins in-process, catches a down that leaves a table, and refuses a database with tables", LONG, async () => {
+  test("passes the built-ins in-process and catches a down that leaves a table", LONG, async () => {
     const ok = await cli(["verify"], { env: cleanEnv({ ORCHWF_DB_URL: "postgres://nobody:Never-Used@127.0.0.1:1/x" }) });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /ok\s+001 Create OrchWF tables: down reverses up/);
@@ -306,7 +346,10 @@ describe("verify", () => {
     assert.equal(broken.code, 1);
     assert.match(broken.stdout, /left behind by down: table public\.t/);
     assert.ok(broken.stderr.includes(`${join(dir, "001_t.down.sql")} does not reverse`), broken.stderr);
-    if (!(await postgresEngine.available())) return;
+  });
+
+  test("with --db on PostgreSQL: refuses a database with tables, verifies an empty one", LONG, async (t) => {
+    if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
     try {
       await d.query("CREATE TABLE precious (id int)");

@@ -3,7 +3,7 @@
  * npm bundle, the compiled binary; each against pglite:memory, a pglite:PATH directory and PostgreSQL 15.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -59,7 +59,12 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
         const redo = json(await cli(["redo", ...db, "--json"]));
         assert.deepEqual([(redo.rolledBack as { version: string }[])[0].version, (redo.applied as { version: string }[])[0].version], ["001", "001"]);
         const down = json(await cli(["rollback", ...db, "--json"]));
-        assert.deepEqual(down, { database: `pglite:${join(dir, "data")}`, rolledBack: down.rolledBack, current: null });
+        const rolledBack = down.rolledBack as { version: string; description: string; durationMs: number }[];
+        assert.deepEqual(rolledBack.map((r) => [r.version, r.description]), [["001", "Create OrchWF tables"]]);
+        assert.ok(Number.isFinite(rolledBack[0].durationMs) && rolledBack[0].durationMs >= 0, String(rolledBack[0].durationMs));
+        assert.deepEqual(Object.keys(down), ["database", "rolledBack", "current"]);
+        assert.equal(down.database, `pglite:${join(dir, "data")}`);
+        assert.equal(down.current, null);
         assert.equal((await cli(["status", "--exit-code", ...db])).code, 3);
         ok(await cli(["up", "--to", "001", ...db]));
         ok(await cli(["down", "--all", ...db]));
@@ -107,6 +112,60 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
         }
       } finally {
         await d.close();
+      }
+    });
+
+    test("a password the server quotes back is masked: text, --json and stderr, for up and verify", { timeout: 180_000 }, async (t) => {
+      if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
+      const dbs = [await postgresEngine.open(), await postgresEngine.open(), await postgresEngine.open()];
+      const dir = mkdtempSync(join(tmpdir(), `orchwf-leak-${name}-`));
+      const urls = dbs.map((d) => {
+        const url = new URL(d.url!);
+        url.password = PASSWORD; // trust auth: accepted and ignored, so it can only leak through our output
+        return url.toString();
+      });
+      try {
+        // The SQL quotes the very URL given to --db and the password alone, so the server's messages and the
+        // catalog (a default, a comment) echo them: 003 fails with `invalid input syntax ... "<url>"`, and 002's
+        // down leaves a default and a comment behind, which verify prints.
+        const quoted = urls[0];
+        const files: Record<string, string> = {
+          "001_settings.up.sql": "CREATE TABLE settings (dsn text);\n",
+          "001_settings.down.sql": "DROP TABLE settings;\n",
+          "002_dsn.up.sql": `ALTER TABLE settings ALTER dsn SET DEFAULT '${quoted}';\nCOMMENT ON TABLE settings IS 'rotated ${PASSWORD}';\n`,
+          "002_dsn.down.sql": "SELECT 1;\n",
+          "003_check.up.sql": `SELECT '${quoted}'::int;\n`,
+        };
+        for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+        const masked = quoted.replace(PASSWORD, "****");
+        const runs: CliRun[] = [];
+        const run = async (args: string[]) => {
+          const r = await cli(["--dir", dir, ...args]);
+          runs.push(r);
+          return r;
+        };
+        const upText = await run(["up", "--db", urls[0]]);
+        assert.equal(upText.code, 1, upText.stderr);
+        assert.ok(upText.stderr.includes(`invalid input syntax for type integer: "${masked}"`), upText.stderr);
+        const upJson = await run(["up", "--json", "--db", urls[0]]);
+        assert.equal(upJson.code, 1, upJson.stderr);
+        const error = JSON.parse(upJson.stdout).error as { code: string; message: string };
+        assert.equal(error.code, "SQL_ERROR");
+        assert.ok(error.message.includes(`"${masked}"`), error.message);
+        const verifyText = await run(["verify", "--db", urls[1]]);
+        assert.equal(verifyText.code, 1, verifyText.stderr);
+        assert.ok(verifyText.stdout.includes(`DEFAULT '${masked}'`) && verifyText.stdout.includes("COMMENT 'rotated ****'"), verifyText.stdout);
+        const verifyJson = await run(["verify", "--json", "--db", urls[2]]);
+        assert.equal(verifyJson.code, 1, verifyJson.stderr);
+        const report = JSON.parse(verifyJson.stdout) as { error: { message: string } };
+        assert.ok(report.error.message.includes("rotated ****"), report.error.message);
+        assert.ok(verifyJson.stderr.includes("rotated ****"), verifyJson.stderr);
+        for (const r of runs) {
+          assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD), `password printed:\n${r.stdout}\n${r.stderr}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        for (const d of dbs) await d.close();
       }
     });
   });

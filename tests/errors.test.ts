@@ -4,12 +4,15 @@ import { test } from "node:test";
 import { codeFrame, locate } from "../src/mod.ts";
 
 test("a 1-based character position maps to line and column, counting characters not UTF-16 units", () => {
-  const script = "-- é😀\nSELECT 1;\n  selec 2;";
-  const position = Array.from(script).indexOf("s") + 1; // the lower-case "selec"
+  // Multi-byte characters before the error on its own line (é is one UTF-16 unit, 😀 two): the column must count
+  // each as one character, as Postgres does; counting UTF-16 units would say 15.
+  const script = "-- é😀\nSELECT 1;\nSELECT 'é😀', selec 2;";
+  const position = Array.from(script).indexOf("s") + 1; // the lower-case "selec", in characters
+  assert.equal(Array.from(script)[position - 1], "s");
   const at = locate(script, position);
   assert.equal(at.line, 3);
-  assert.equal(at.column, 3);
-  assert.match(at.frame, />\s*3 \|   selec 2;\n\s+\|   \^/);
+  assert.equal(at.column, 14);
+  assert.equal(at.frame, "  1 | -- é😀\n  2 | SELECT 1;\n> 3 | SELECT 'é😀', selec 2;\n    |              ^");
 });
 
 test("the code frame shows the neighbours and tolerates CRLF", () => {

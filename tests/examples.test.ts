@@ -55,7 +55,7 @@ const EXAMPLES: { file: string; expect: RegExp[] }[] = [
     expect: [
       /loaded 3 migrations from /,
       /applied 20250103000000 index customer emails/,
-      /same e-mail: refused by the unique index/,
+      /same e-mail: refused by the unique index \(SQLSTATE 23505\)/,
       /customers table after the rollback: gone/,
       /current version: 20250103000000, 0 pending/,
     ],

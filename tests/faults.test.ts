@@ -11,8 +11,18 @@ import { loadMigrations, Migrator } from "../src/mod.ts";
 import { catalog } from "./helpers/catalog.ts";
 import { engines, postgresEngine } from "./helpers/engines.ts";
 import { migrationDir, startRunner } from "./fixtures/spawn-runner.ts";
+import { pollUntil } from "./helpers/poll.ts";
+import type { TestDatabase } from "./helpers/engines.ts";
 
 const BASE = { "001_base.up.sql": "CREATE TABLE base (id int PRIMARY KEY);\n" };
+
+/** Backends of this database running the migration's pg_sleep(30) (only active ones, unless `active` is false). */
+function sleeping(d: TestDatabase, active = true): Promise<unknown[]> {
+  return d.query(
+    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' " +
+      `AND query NOT LIKE '%pg_stat_activity%' ${active ? "AND state = 'active'" : ""} AND pid <> pg_backend_pid()`,
+  );
+}
 
 describe("faults", () => {
   test("SIGKILL during a long migration: nothing of it remains, and the next migrate() completes", { timeout: 120_000 }, async (t) => {
@@ -31,16 +41,12 @@ describe("faults", () => {
       const runner = startRunner(d.url!, slow);
       await runner.printed("start 002");
       // Wait until the server is inside pg_sleep, i.e. after CREATE TABLE and INSERT ran in the transaction.
-      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND query NOT LIKE '%pg_stat_activity%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await pollUntil(async () => (await sleeping(d)).length > 0, { what: "the runner inside pg_sleep", abandon: runner.done });
       runner.child.kill("SIGKILL");
       const result = await runner.done;
       assert.equal(result.signal, "SIGKILL");
       // The server rolls back once it sees the client is gone; wait for that backend to end.
-      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND query NOT LIKE '%pg_stat_activity%' AND pid <> pg_backend_pid()")).length > 0) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await pollUntil(async () => (await sleeping(d, false)).length === 0, { what: "the killed runner's backend to end", intervalMs: 100 });
 
       assert.deepEqual(await catalog(d), before, "no trace of migration 002 in the catalog");
       const rows = await d.query<{ version: string }>("SELECT version FROM orchwf_migrations ORDER BY version");
@@ -70,9 +76,7 @@ describe("faults", () => {
     try {
       const runner = startRunner(d.url!, slow);
       await runner.printed("start 002");
-      while ((await d.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND query NOT LIKE '%pg_stat_activity%' AND state = 'active' AND pid <> pg_backend_pid()")).length === 0) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await pollUntil(async () => (await sleeping(d)).length > 0, { what: "the runner inside pg_sleep", abandon: runner.done });
       runner.child.kill("SIGKILL");
       assert.equal((await runner.done).signal, "SIGKILL");
       // Outside a transaction the first statement stays: that is why the version is left dirty.

@@ -44,7 +44,9 @@ for (const engine of engines) {
       assert.equal(row.version, "001");
       assert.equal(row.description, "Create OrchWF tables");
       assert.match(row.checksum, /^[0-9a-f]{64}$/);
-      assert.ok(Number(row.execution_ms) >= 0);
+      // Recorded, not NULL (Number(null) would be 0 and pass a bare ">= 0").
+      assert.notEqual(row.execution_ms, null);
+      assert.ok(Number.isInteger(Number(row.execution_ms)) && Number(row.execution_ms) >= 0, `execution_ms ${row.execution_ms}`);
       assert.equal(row.dirty, false);
       const status = await new Migrator(d.db).status();
       assert.equal(status.current, "001");

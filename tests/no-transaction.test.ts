@@ -4,7 +4,7 @@
  * `resolve()` settles it. Concurrent runners (also behind PgBouncer) apply it once.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import postgres from "postgres";
@@ -170,6 +170,13 @@ for (const engine of engines) {
         assert.doesNotMatch(failure.message, /marked failed/);
         assert.deepEqual(await rows(d), [{ version: "001", dirty: false }]);
         assert.equal((await migrator.status()).migrations[1].state, "pending");
+        // Fix the file and run again: 002 runs now, whole, and is recorded clean.
+        writeFileSync(join(dir, "002_bad.up.sql"), "-- orchwf:no-transaction\nCREATE TABLE one (id int);\nCREATE TABLE two (id int);\n");
+        const fixed = new Migrator(d.db, { migrations: await loadMigrations(dir) });
+        assert.deepEqual((await fixed.migrate()).applied.map((r) => r.version), ["002"]);
+        assert.deepEqual(await rows(d), [{ version: "001", dirty: false }, { version: "002", dirty: false }]);
+        const tables = await d.query<{ name: string }>("SELECT relname AS name FROM pg_class WHERE relname IN ('one', 'two') ORDER BY 1");
+        assert.deepEqual(tables.map((r) => r.name), ["one", "two"]);
       } finally {
         await d.close();
         rmSync(dir, { recursive: true, force: true });

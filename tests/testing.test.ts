@@ -51,9 +51,14 @@ test("concurrent first calls both get a migrated database, and a failing migrati
     await db.close();
   }
   const bad: Migration = { version: "3", description: "bad", up: "CREATE TABLE t (id nosuchtype)" };
-  for (let i = 0; i < 2; i++) {
-    await assert.rejects(createTestDatabase({ migrations: [bad] }), { code: "SQL_ERROR" });
+  const first = await createTestDatabase({ migrations: [bad] }).then(() => assert.fail("migrated"), (e) => e);
+  const second = await createTestDatabase({ migrations: [bad] }).then(() => assert.fail("migrated"), (e) => e);
+  for (const err of [first, second]) {
+    assert.equal(err.code, "SQL_ERROR");
+    assert.match(err.message, /migration 3 failed .*type "nosuchtype" does not exist/);
   }
+  // Not cached: the second call ran the migration again and failed afresh, rather than replaying the first rejection.
+  assert.notEqual(second, first);
 });
 
 test("uses the given version table and schema", async () => {
@@ -64,5 +69,32 @@ test("uses the given version table and schema", async () => {
     assert.equal((await db.query("SELECT 1 FROM app.users")).rows.length, 0);
   } finally {
     await db.close();
+  }
+});
+
+test("isolation rollback: a write in one test database is invisible to the next, also after a test that committed", async () => {
+  const options = { migrations: [users("email")], isolation: "rollback" } as const;
+  const count = async (db: Awaited<ReturnType<typeof createTestDatabase>>) =>
+    (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM users")).rows[0].n;
+  const first = await createTestDatabase(options);
+  await first.query("INSERT INTO users VALUES (1, 'a@example.com')");
+  assert.equal(await count(first), 1);
+  const concurrent = await createTestDatabase(options); // while the first is open: another instance
+  assert.equal(await count(concurrent), 0);
+  await concurrent.close();
+  await first.close();
+  const second = await createTestDatabase(options);
+  assert.equal(await count(second), 0, "the first test's write was rolled back");
+  // A test that commits (here through db.transaction()) ends the rollback transaction...
+  await second.transaction(async (tx) => {
+    await tx.query("INSERT INTO users VALUES (2, 'b@example.com')");
+  });
+  await second.close();
+  // ...so its instance is not reused: the next test is still clean.
+  for (let i = 0; i < 3; i++) {
+    const next = await createTestDatabase(options);
+    assert.equal(await count(next), 0);
+    assert.equal((await new Migrator(next, { migrations: [users("email")] }).status()).pending, 0);
+    await next.close();
   }
 });

@@ -23,7 +23,11 @@ try {
 
   await query("INSERT INTO customers (email, name) VALUES ($1, $2)", ["Ada@example.com", "Ada"]);
   const duplicate = await query("INSERT INTO customers (email, name) VALUES ($1, $2)", ["ada@EXAMPLE.com", "Ada again"])
-    .then(() => "accepted", () => "refused by the unique index");
+    .then(() => "accepted", (err: { code?: string }) => {
+      // Only a unique violation (SQLSTATE 23505) is the answer we expect; any other error is a real failure.
+      if (err?.code !== "23505") throw err;
+      return "refused by the unique index (SQLSTATE 23505)";
+    });
   console.log(`a second customer with the same e-mail: ${duplicate}`);
 
   const { rolledBack } = await migrator.rollback({ to: orchwfMigrations[orchwfMigrations.length - 1].version });

@@ -1,6 +1,7 @@
 /**
- * Keeps passwords out of everything the CLI prints: connection URLs and any text that may quote one
- * (driver error messages often do).
+ * Keeps passwords out of everything the package prints: connection URLs and any text that may quote one
+ * (driver and server error messages often do). The one redaction of the package: errors.ts (ConnectionError)
+ * and the CLI's output both go through here.
  * @module
  */
 
@@ -20,13 +21,18 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * `scheme://user:password@` in a URL, anywhere in a text. The password runs to the last `@` before the
- * host, so a password containing `@` or `:` (unencoded) is masked whole.
+ * `scheme://user:password@host` anywhere in a text. Users type passwords unencoded, so the password may hold
+ * `@`, `:`, `/`, `?`, `#`, `%`, spaces: it runs to the LAST `@` on the line that is followed by something
+ * host-like, without crossing into another URL. Masking too much is the safe way to be wrong.
  */
-const URL_WITH_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s/]*)@(?=[^\s@/]*(?:[\s/?#]|$))/gi;
+const URL_WITH_PASSWORD =
+  /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):((?:(?![a-z][a-z0-9+.-]*:\/\/)[^\r\n])*)@(?=[^\s@/?#'"]*(?:[\s/?#'",;)\]}]|$))/gi;
 
-/** `password=...` in key/value connection strings (libpq style) and query strings. */
-const PASSWORD_PARAM = /((?:^|[\s?&;])password\s*=\s*)('[^']*'|[^\s&;]+)/gi;
+/** `password=...` in key/value connection strings (libpq style, quoted values with `\'` escapes) and query strings. */
+const PASSWORD_PARAM = /((?:^|[^a-z0-9_])(?:pg)?password\s*=\s*)('(?:[^'\\\r\n]|\\.)*'|[^\s&;,]+)/gi;
+
+/** `"password": "..."` in JSON (a driver's options object printed in a message). */
+const PASSWORD_JSON = /("(?:pg)?password"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
 /**
  * `text` with the password of every URL (and every `password=` parameter) in it replaced by `****`.
@@ -39,11 +45,13 @@ const PASSWORD_PARAM = /((?:^|[\s?&;])password\s*=\s*)('[^']*'|[^\s&;]+)/gi;
 export function redactText(text: string): string {
   return text
     .replace(URL_WITH_PASSWORD, (_all, scheme: string, user: string) => `${scheme}${user}:${MASK}@`)
-    .replace(PASSWORD_PARAM, (_all, key: string) => `${key}${MASK}`);
+    .replace(PASSWORD_PARAM, (_all, key: string) => `${key}${MASK}`)
+    .replace(PASSWORD_JSON, (_all, key: string) => `${key}"${MASK}"`);
 }
 
 /**
- * Also masks a known secret wherever it appears (a driver may quote the password alone).
+ * Also masks known secrets wherever they appear (a driver may quote the password alone), as written, URL-encoded
+ * and JSON-escaped. Secrets shorter than 3 characters are not masked alone (they would mask half the text).
  *
  * @example
  * ```ts
@@ -52,8 +60,14 @@ export function redactText(text: string): string {
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = redactText(text);
+  const forms = new Set<string>();
   for (const secret of secrets) {
-    if (secret.length >= 3) out = out.split(secret).join(MASK);
+    if (secret.length < 3) continue;
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
+    forms.add(JSON.stringify(secret).slice(1, -1));
   }
+  // Longest first: a secret that contains another is masked whole.
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join(MASK);
   return out;
 }
