@@ -8,7 +8,7 @@ import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver, Queryable } from "./drivers/driver.ts";
 import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./core/errors.ts";
 import { type AppliedRow, History } from "./engine/history.ts";
-import { type Migration, validateMigrations, withoutTransactionWrapper } from "./core/migration.ts";
+import { type Migration, REPEATABLE_PREFIX, validateMigrations, versionKey, withoutTransactionWrapper } from "./core/migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
 import { splitStatements } from "./core/split.ts";
 import { quoteIdent } from "./core/sql-text.ts";
@@ -139,9 +139,9 @@ function checkName(what: "table" | "schema", name: string): string {
   return name;
 }
 
-/** "001" and "1" are the same version. */
+/** "001" and "1" are the same version (and a repeatable's `R__name` is itself). */
 function sameVersion(a: string, b: string): boolean {
-  return /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(a) === BigInt(b);
+  return typeof a === "string" && typeof b === "string" && versionKey(a) === versionKey(b);
 }
 
 /** SQLSTATEs of "could not talk to the server at all", and driver codes of the same. */
@@ -273,7 +273,7 @@ export class Migrator {
       await this.prepare(deadline);
       await this.locked(deadline, async (tx) => {
         const rows = await this.history.readExisting(tx);
-        const row = /^\d+$/.test(version) ? rows.find((r) => sameVersion(r.version, version)) : undefined;
+        const row = rows.find((r) => sameVersion(r.version, version));
         if (!row) {
           throw new MigrationError("UNKNOWN_VERSION", `version ${JSON.stringify(version)} is not recorded in ${this.history.qualified}; nothing to resolve`, {
             version,
@@ -304,7 +304,8 @@ export class Migrator {
   async status(): Promise<StatusReport> {
     const rows = await this.connected(() => this.history.read(this.driver));
     const migrations = statusEntries(this.migrations, rows);
-    const done = migrations.filter((m) => m.state !== "pending");
+    // The current version is the highest versioned one (repeatables have no place in the order).
+    const done = migrations.filter((m) => m.state !== "pending" && !m.version.startsWith(REPEATABLE_PREFIX));
     return {
       table: this.history.qualified,
       migrations,
@@ -665,7 +666,7 @@ export class Migrator {
   }
 
   private migrationOf(version: string): Migration | undefined {
-    return /^\d+$/.test(version) ? this.migrations.find((m) => sameVersion(m.version, version)) : undefined;
+    return this.migrations.find((m) => sameVersion(m.version, version));
   }
 
   private fileOf(version: string): string {

@@ -19,7 +19,7 @@
  */
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { orchwfMigrations } from "./builtin.ts";
-import { checksum, type Migration, validateMigrations } from "./core/migration.ts";
+import { checksum, type Migration, validateMigrations, versionKey } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
 
 /** Options of `createTestDatabase`. */
@@ -96,6 +96,6 @@ function snapshotKey(migrations: Migration[], options: TestDatabaseOptions): str
     options.table ?? "orchwf_migrations",
     options.schema ?? null,
     Object.keys(options.pglite?.extensions ?? {}).sort(),
-    migrations.map((m) => [BigInt(m.version).toString(), checksum(m.up), m.transaction !== false]),
+    migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false]),
   ]);
 }

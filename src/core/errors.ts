@@ -21,6 +21,7 @@ export type ErrorCode =
   | "MISSING_DOWN"
   | "DUPLICATE_VERSION"
   | "BAD_FILE_NAME"
+  | "UNREADABLE_FILE"
   | "INVALID_MIGRATION"
   | "UNKNOWN_VERSION"
   | "DIRTY"
