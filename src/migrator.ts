@@ -8,7 +8,7 @@ import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver, Queryable } from "./drivers/driver.ts";
 import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./core/errors.ts";
 import { type AppliedRow, History } from "./engine/history.ts";
-import { type Migration, REPEATABLE_PREFIX, validateMigrations, versionKey, withoutTransactionWrapper } from "./core/migration.ts";
+import { checksum, type Migration, REPEATABLE_PREFIX, validateMigrations, versionKey, withoutTransactionWrapper } from "./core/migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
 import { splitStatements } from "./core/split.ts";
 import { quoteIdent } from "./core/sql-text.ts";
@@ -80,7 +80,9 @@ export interface RollbackResult {
 /** Options of `baseline()`. */
 export interface BaselineOptions extends RunOptions {
   /** Record every migration up to and including this version as applied. */
-  to: string;
+  to?: string;
+  /** Instead of `to`: record exactly these versions (and repeatables, by `R__name`) as applied (see `adoptHistory`). */
+  versions?: readonly string[];
 }
 
 /** What `baseline()` did. */
@@ -328,17 +330,27 @@ export class Migrator {
    * ```
    */
   async baseline(options: BaselineOptions): Promise<BaselineResult> {
-    if (typeof options?.to !== "string") {
+    const versions = options?.versions;
+    if (typeof options?.to !== "string" && !Array.isArray(versions)) {
       throw new MigrationError("USAGE", "baseline({ to }): `to` is required, the last version the database already has");
     }
     const deadline = new Deadline(options);
-    pendingMigrations(this.migrations, [], options.to); // an unknown `to` is refused before anything is written
+    // An unknown `to` (or version) is refused before anything is written.
+    const chosen = versions === undefined ? undefined : versions.map((v) => {
+      const m = this.migrationOf(v);
+      if (!m) throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(v)}: no migration has that version`, { version: v });
+      return m;
+    });
+    if (chosen === undefined) pendingMigrations(this.migrations, [], options.to);
     let marked: Migration[];
     try {
       await this.prepare(deadline);
       // Under the migration lock every run takes, so a concurrent run never records or applies a version twice.
       marked = await this.locked(deadline, async (tx) => {
-        const pending = pendingMigrations(this.migrations, await this.history.readExisting(tx), options.to);
+        const rows = await this.history.readExisting(tx);
+        const pending = chosen === undefined
+          ? pendingMigrations(this.migrations, rows, options.to)
+          : chosen.filter((m) => !rows.some((r) => sameVersion(r.version, m.version) && (!m.repeatable || r.checksum === checksum(m.up))));
         for (const m of pending) await this.history.recordBaseline(tx, m);
         return pending;
       });

@@ -27,6 +27,15 @@ export { type AppliedRow, History } from "./engine/history.ts";
 export { type LoadOptions, loadMigrations, type MigrationFormat } from "./sources/load.ts";
 export { detectFormat, MIGRATION_FORMATS } from "./sources/detect.ts";
 export {
+  type AdoptOptions,
+  type AdoptResult,
+  adoptHistory,
+  readToolHistory,
+  type SourceTool,
+  TOOL_TABLES,
+  type ToolHistory,
+} from "./sources/adopt.ts";
+export {
   checksum,
   compareVersions,
   type FileDirectives,

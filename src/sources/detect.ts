@@ -62,3 +62,17 @@ export async function detectFormat(dir: string): Promise<MigrationFormat> {
   }
   return seen.keys().next().value ?? "golang-migrate";
 }
+
+/**
+ * A `--format` value checked against the known formats (undefined stays undefined: detect).
+ *
+ * @example
+ * ```ts
+ * parseFormat("dbmate"); // "dbmate"
+ * ```
+ */
+export function parseFormat(text: string | undefined): MigrationFormat | undefined {
+  if (text === undefined) return undefined;
+  if ((MIGRATION_FORMATS as readonly string[]).includes(text)) return text as MigrationFormat;
+  throw new MigrationError("USAGE", `unknown --format ${JSON.stringify(text)}; known: ${MIGRATION_FORMATS.join(", ")}`);
+}
