@@ -5,22 +5,12 @@
  * transaction block: they pass only if the format's rule reached the runner.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { rmSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { detectFormat, loadMigrations, type MigrationFormat, Migrator, verifyMigrations } from "../src/mod.ts";
 import { engines, type TestDatabase } from "./helpers/engines.ts";
+import { tree } from "./helpers/tree.ts";
 
-/** Writes `files` (paths may have directories) into a new temporary directory. */
-export function tree(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "orchwf-formats-"));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}
 
 interface FormatCase {
   format: MigrationFormat;

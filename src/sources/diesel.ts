@@ -34,7 +34,7 @@ export async function readDiesel(dir: string): Promise<Migration[]> {
     const downFile = `${entry.path}/down.sql`;
     const up = await readOptionalText(upFile);
     if (up === undefined) {
-      const near = (await listDir(entry.path)).find((e) => /^(up|down)\.sql$/i.test(e.name));
+      const near = (await listDir(entry.path)).find((e) => e.name.toLowerCase() === "up.sql");
       throw near
         ? badName(near.path, "diesel", EXPECTED, "the file name must be lower case (up.sql, down.sql)")
         : new MigrationError("INVALID_MIGRATION", `${entry.path}: migration directory without up.sql`, { file: entry.path, version });
