@@ -21,6 +21,7 @@ import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { orchwfMigrations } from "./builtin.ts";
 import { checksum, type Migration, validateMigrations, versionKey } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
+import { extensionsFor } from "./sources/extensions.ts";
 
 /** Options of `createTestDatabase`. */
 export interface TestDatabaseOptions {
@@ -57,6 +58,8 @@ const snapshots = new Map<string, Promise<Blob>>();
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<PGlite> {
   const migrations = validateMigrations(options.migrations ?? orchwfMigrations);
+  // The bundled extensions the migrations create are loaded too (yours win by name).
+  options = { ...options, pglite: { ...options.pglite, extensions: { ...(await extensionsFor(migrations)), ...options.pglite?.extensions } } };
   const key = snapshotKey(migrations, options);
   let snapshot = snapshots.get(key);
   if (!snapshot) {

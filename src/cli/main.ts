@@ -8,7 +8,7 @@ import { cac } from "cac";
 import { MigrationError } from "../core/errors.ts";
 import { loadMigrations } from "../sources/load.ts";
 import { parseFormat } from "../sources/detect.ts";
-import { adoptForCli, wantsAdopt } from "./baseline.ts";
+import { adoptForCli, cliExtensions, wantsAdopt } from "./baseline.ts";
 import type { Migration } from "../core/migration.ts";
 import { type MigrationEvent, Migrator } from "../migrator.ts";
 import { redactSecrets } from "../core/redact.ts";
@@ -212,6 +212,7 @@ async function withMigrator<T>(
       (async () => {
         db = await openDatabase(choice.url, {
           waitUntil: ctx.options.wait ? deadline ?? Number.POSITIVE_INFINITY : undefined,
+          extensions: await cliExtensions(choice.url, migrations, ctx.argv),
         });
         ctx.secrets.push(...(db as OpenDatabase).secrets);
         unhook = releaseOnSignal(db.close);

@@ -55,6 +55,8 @@ export interface OpenOptions {
   waitUntil?: number;
   /** Connect timeout of one attempt, in seconds. */
   connectTimeoutSeconds?: number;
+  /** pglite: URLs only: the `extensions` option of PGlite.create (see sources/extensions.ts). */
+  extensions?: Record<string, unknown>;
 }
 
 /**
@@ -68,7 +70,7 @@ export interface OpenOptions {
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<OpenDatabase> {
   if (/^postgres(ql)?:\/\//i.test(url)) return await openPostgres(url, options);
-  if (/^pglite:/i.test(url)) return await openPGlite(url.slice("pglite:".length));
+  if (/^pglite:/i.test(url)) return await openPGlite(url.slice("pglite:".length), options.extensions);
   throw new MigrationError(
     "USAGE",
     `unsupported database URL ${redactUrl(url)}: expected postgres://…, postgresql://…, pglite:PATH or pglite:memory`,
@@ -108,9 +110,9 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
   return { db: sql, label: redactUrl(url), secrets: password ? [password] : [], close };
 }
 
-async function openPGlite(path: string): Promise<OpenDatabase> {
+async function openPGlite(path: string, extensions?: Record<string, unknown>): Promise<OpenDatabase> {
   const { PGlite } = await import("@electric-sql/pglite");
-  const assets = await pgliteAssets();
+  const assets = { ...(await pgliteAssets()), ...(extensions ? { extensions: extensions as never } : {}) };
   if (path === "memory" || path === "") {
     const db = await PGlite.create({ ...assets });
     return { db, label: "pglite:memory", secrets: [], close: () => db.close() };
