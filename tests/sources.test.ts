@@ -79,6 +79,12 @@ describe("file discovery", () => {
     await refused(dir, "UNREADABLE_FILE", ["{dir}/1_a.up.sql", "permission denied"]);
   });
 
+  test("a file that cannot be read (here: a directory where a diesel up.sql belongs) is UNREADABLE_FILE with its path", async () => {
+    const dir = make({});
+    mkdirSync(join(dir, "2019-01-01-000000_a", "up.sql"), { recursive: true });
+    await refused(dir, "UNREADABLE_FILE", ["{dir}/2019-01-01-000000_a/up.sql"], "diesel");
+  });
+
   test("a missing directory is UNREADABLE_FILE", async () => {
     await refused("/nonexistent/orchwf/x", "UNREADABLE_FILE", ["/nonexistent/orchwf/x", "does not exist"]);
   });

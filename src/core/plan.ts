@@ -5,7 +5,7 @@
  */
 import { MigrationError } from "./errors.ts";
 import type { AppliedRow } from "../engine/history.ts";
-import { checksum, compareVersions, isVersion, type Migration, REPEATABLE_PREFIX, versionKey } from "./migration.ts";
+import { checksum, compareVersions, type Migration, REPEATABLE_PREFIX, versionKey } from "./migration.ts";
 
 /** State of one version: in the table and unchanged, not yet run, changed since it ran, run but gone, failed half way. */
 export type MigrationState = "applied" | "pending" | "modified" | "missing" | "failed";

@@ -16,7 +16,7 @@ export interface NumberedFile {
 }
 
 /**
- * The numbered `.sql` files of `dir` (`VERSION…​.sql`, VERSION the leading digits), read. Any other `.sql` file
+ * The numbered `.sql` files of `dir` (`VERSION_name.sql`, VERSION the leading digits), read. Any other `.sql` file
  * (in any case), a file of another language the tool could run (`.go`, `.js`, …: `foreign`), and a directory
  * named like a migration are refused with BAD_FILE_NAME.
  *
