@@ -16,7 +16,7 @@ const NAME = /^([VU])(\d+(?:[._]\d+)*)__(.+)\.sql$/;
 const REPEATABLE = /^R__(.+)\.sql$/;
 /** Statements PostgreSQL refuses inside a transaction block; Flyway runs their migration without one. */
 const NON_TRANSACTIONAL =
-  /^\s*(create\s+(unique\s+)?index\s+concurrently|drop\s+index\s+concurrently|reindex\b.*\bconcurrently|vacuum|create\s+database|drop\s+database|alter\s+system|create\s+tablespace|drop\s+tablespace|alter\s+type\b.*\badd\s+value|create\s+subscription|drop\s+subscription)\b/is;
+  /^\s*(create\s+(unique\s+)?index\s+concurrently|drop\s+index\s+concurrently|reindex\b.*\bconcurrently|vacuum|create\s+database|drop\s+database|alter\s+system|create\s+tablespace|drop\s+tablespace|create\s+subscription|drop\s+subscription)\b/is;
 
 /**
  * Reads a Flyway `db/migration` directory (recursively).
