@@ -8,7 +8,7 @@ import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver, Queryable } from "./drivers/driver.ts";
 import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./core/errors.ts";
 import { type AppliedRow, History } from "./engine/history.ts";
-import { type Migration, validateMigrations, withoutTransactionWrapper } from "./core/migration.ts";
+import { checksum, type Migration, REPEATABLE_PREFIX, validateMigrations, versionKey, withoutTransactionWrapper } from "./core/migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
 import { splitStatements, splitStatementsIfLoaded } from "./core/split.ts";
 import { checkPending } from "./sources/check.ts";
@@ -81,7 +81,9 @@ export interface RollbackResult {
 /** Options of `baseline()`. */
 export interface BaselineOptions extends RunOptions {
   /** Record every migration up to and including this version as applied. */
-  to: string;
+  to?: string;
+  /** Instead of `to`: record exactly these versions (and repeatables, by `R__name`) as applied (see `adoptHistory`). */
+  versions?: readonly string[];
 }
 
 /** What `baseline()` did. */
@@ -140,9 +142,9 @@ function checkName(what: "table" | "schema", name: string): string {
   return name;
 }
 
-/** "001" and "1" are the same version. */
+/** "001" and "1" are the same version (and a repeatable's `R__name` is itself). */
 function sameVersion(a: string, b: string): boolean {
-  return /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(a) === BigInt(b);
+  return typeof a === "string" && typeof b === "string" && versionKey(a) === versionKey(b);
 }
 
 /** SQLSTATEs of "could not talk to the server at all", and driver codes of the same. */
@@ -278,7 +280,7 @@ export class Migrator {
       await this.prepare(deadline);
       await this.locked(deadline, async (tx) => {
         const rows = await this.history.readExisting(tx);
-        const row = /^\d+$/.test(version) ? rows.find((r) => sameVersion(r.version, version)) : undefined;
+        const row = rows.find((r) => sameVersion(r.version, version));
         if (!row) {
           throw new MigrationError("UNKNOWN_VERSION", `version ${JSON.stringify(version)} is not recorded in ${this.history.qualified}; nothing to resolve`, {
             version,
@@ -309,7 +311,8 @@ export class Migrator {
   async status(): Promise<StatusReport> {
     const rows = await this.connected(() => this.history.read(this.driver));
     const migrations = statusEntries(this.migrations, rows);
-    const done = migrations.filter((m) => m.state !== "pending");
+    // The current version is the highest versioned one (repeatables have no place in the order).
+    const done = migrations.filter((m) => m.state !== "pending" && !m.version.startsWith(REPEATABLE_PREFIX));
     return {
       table: this.history.qualified,
       migrations,
@@ -332,17 +335,27 @@ export class Migrator {
    * ```
    */
   async baseline(options: BaselineOptions): Promise<BaselineResult> {
-    if (typeof options?.to !== "string") {
+    const versions = options?.versions;
+    if (typeof options?.to !== "string" && !Array.isArray(versions)) {
       throw new MigrationError("USAGE", "baseline({ to }): `to` is required, the last version the database already has");
     }
     const deadline = new Deadline(options);
-    pendingMigrations(this.migrations, [], options.to); // an unknown `to` is refused before anything is written
+    // An unknown `to` (or version) is refused before anything is written.
+    const chosen = versions === undefined ? undefined : versions.map((v) => {
+      const m = this.migrationOf(v);
+      if (!m) throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(v)}: no migration has that version`, { version: v });
+      return m;
+    });
+    if (chosen === undefined) pendingMigrations(this.migrations, [], options.to);
     let marked: Migration[];
     try {
       await this.prepare(deadline);
       // Under the migration lock every run takes, so a concurrent run never records or applies a version twice.
       marked = await this.locked(deadline, async (tx) => {
-        const pending = pendingMigrations(this.migrations, await this.history.readExisting(tx), options.to);
+        const rows = await this.history.readExisting(tx);
+        const pending = chosen === undefined
+          ? pendingMigrations(this.migrations, rows, options.to)
+          : chosen.filter((m) => !rows.some((r) => sameVersion(r.version, m.version) && (!m.repeatable || r.checksum === checksum(m.up))));
         for (const m of pending) await this.history.recordBaseline(tx, m);
         return pending;
       });
@@ -670,7 +683,7 @@ export class Migrator {
   }
 
   private migrationOf(version: string): Migration | undefined {
-    return /^\d+$/.test(version) ? this.migrations.find((m) => sameVersion(m.version, version)) : undefined;
+    return this.migrations.find((m) => sameVersion(m.version, version));
   }
 
   private fileOf(version: string): string {

@@ -24,17 +24,30 @@ export {
   type SqlErrorLocation,
 } from "./core/errors.ts";
 export { type AppliedRow, History } from "./engine/history.ts";
-export { loadMigrations } from "./sources/load.ts";
+export { type LoadOptions, loadMigrations, type MigrationFormat } from "./sources/load.ts";
+export { detectFormat, MIGRATION_FORMATS } from "./sources/detect.ts";
+export {
+  type AdoptOptions,
+  type AdoptResult,
+  adoptHistory,
+  readToolHistory,
+  type SourceTool,
+  TOOL_TABLES,
+  type ToolHistory,
+} from "./sources/adopt.ts";
 export {
   checksum,
   compareVersions,
   type FileDirectives,
+  isVersion,
   type Migration,
   migrationFromFiles,
   type ParsedFileName,
   parseFileName,
   readDirectives,
+  REPEATABLE_PREFIX,
   validateMigrations,
+  versionKey,
 } from "./core/migration.ts";
 export {
   type BaselineOptions,

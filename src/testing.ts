@@ -19,8 +19,9 @@
  */
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { orchwfMigrations } from "./builtin.ts";
-import { checksum, type Migration, validateMigrations } from "./core/migration.ts";
+import { checksum, type Migration, validateMigrations, versionKey } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
+import { extensionsFor } from "./sources/extensions.ts";
 
 export {
   closeServerTestDatabases,
@@ -74,6 +75,8 @@ const snapshots = new Map<string, Promise<Blob>>();
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<PGlite> {
   const migrations = validateMigrations(options.migrations ?? orchwfMigrations);
+  // The bundled extensions the migrations create are loaded too (yours win by name).
+  options = { ...options, pglite: { ...options.pglite, extensions: { ...(await extensionsFor(migrations)), ...options.pglite?.extensions } } };
   const key = snapshotKey(migrations, options);
   let snapshot = snapshots.get(key);
   if (!snapshot) {
@@ -146,6 +149,6 @@ function snapshotKey(migrations: Migration[], options: TestDatabaseOptions): str
     options.table ?? "orchwf_migrations",
     options.schema ?? null,
     Object.keys(options.pglite?.extensions ?? {}).sort(),
-    migrations.map((m) => [BigInt(m.version).toString(), checksum(m.up), m.transaction !== false]),
+    migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false]),
   ]);
 }

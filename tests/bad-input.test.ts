@@ -70,12 +70,8 @@ const CASES: Case[] = [
   { name: "the same version twice in code", act: withMigrations([{ version: "1", description: "a", up: "SELECT 1" }, { version: "001", description: "b", up: "SELECT 1" }]), code: "DUPLICATE_VERSION", message: ["version 001 is defined twice: version 1 and version 001"], version: "001" },
   // --- pairs and empty files ---
   { name: "down without up", files: { "002_a.down.sql": "SELECT 1;" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.down.sql: down migration without its up file 002_a.up.sql"], version: "002", file: "002_a.down.sql" },
-  { name: "empty up file", files: { "002_a.up.sql": "" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql: migration 002 has no SQL to apply (the up script is empty)"], version: "002", file: "002_a.up.sql" },
-  { name: "up file with only comments", files: { "002_a.up.sql": "-- nothing here\n/* nor; here */\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql: migration 002 has no SQL to apply"], version: "002" },
-  { name: "up file with only semicolons and blanks", files: { "002_a.up.sql": "  ;\n;\r\n\t" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql: migration 002 has no SQL to apply"] },
-  { name: "empty down file", files: { "002_a.up.sql": "SELECT 1;", "002_a.down.sql": "\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.down.sql: the down script of migration 002 is empty"], version: "002", file: "002_a.down.sql" },
-  { name: "non-UTF-8 file", files: { "002_a.up.sql": new Uint8Array([...new TextEncoder().encode("SELECT 1;\nSELECT '"), 0xff, 0xfe, ...new TextEncoder().encode("';\n")]) }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:2: migration 002 is not valid UTF-8"], version: "002", file: "002_a.up.sql" },
-  { name: "missing directory", noBase: true, act: () => loadMigrations("/nonexistent/orchwf/migrations"), code: "INVALID_MIGRATION", message: ["cannot read migrations directory /nonexistent/orchwf/migrations"] },
+  { name: "non-UTF-8 file", files: { "002_a.up.sql": new Uint8Array([...new TextEncoder().encode("SELECT 1;\nSELECT '"), 0xff, 0xfe, ...new TextEncoder().encode("';\n")]) }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:2: the file is not valid UTF-8"], file: "002_a.up.sql" },
+  { name: "missing directory", noBase: true, act: () => loadMigrations("/nonexistent/orchwf/migrations"), code: "UNREADABLE_FILE", message: ["cannot read migrations directory /nonexistent/orchwf/migrations: it does not exist"] },
   // --- directives ---
   { name: "unknown directive", files: { "002_a.up.sql": "-- orchwf:no-transactoin\nCREATE INDEX CONCURRENTLY i ON base (id);\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:1: unknown directive \"-- orchwf:no-transactoin\""], file: "002_a.up.sql" },
   { name: "directive with an argument it does not take", files: { "002_a.up.sql": "-- orchwf:no-transaction please\nSELECT 1;\n" }, code: "INVALID_MIGRATION", message: ["{dir}/002_a.up.sql:1: unknown directive"] },
@@ -86,8 +82,8 @@ const CASES: Case[] = [
   { name: "empty version", act: withMigrations([{ version: "", description: "x", up: "SELECT 1" }]), code: "INVALID_MIGRATION", message: ["version \"\" must be a string of digits"] },
   { name: "version with a space", act: withMigrations([{ version: " 2", description: "x", up: "SELECT 1" }]), code: "INVALID_MIGRATION", message: ["version \" 2\" must be a string of digits"] },
   { name: "version as a number", act: withMigrations([{ version: 2, description: "x", up: "SELECT 1" }]), code: "INVALID_MIGRATION", message: ["version 2 must be a string of digits"] },
-  { name: "up that is not a string", act: withMigrations([{ version: "2", description: "x", up: 42 }]), code: "INVALID_MIGRATION", message: ["migration 2 has no SQL to apply"], version: "2" },
-  { name: "down that is empty", act: withMigrations([{ version: "2", description: "x", up: "SELECT 1", down: " " }]), code: "INVALID_MIGRATION", message: ["the down script of migration 2 is empty"], version: "2" },
+  { name: "up that is not a string", act: withMigrations([{ version: "2", description: "x", up: 42 }]), code: "INVALID_MIGRATION", message: ["migration 2 has no up script (a string of SQL)"], version: "2" },
+  { name: "down that is not a string", act: withMigrations([{ version: "2", description: "x", up: "SELECT 1", down: 7 }]), code: "INVALID_MIGRATION", message: ["the down script of migration 2 must be a string of SQL"], version: "2" },
   // --- unsupported driver objects ---
   { name: "a plain object as database", act: () => new Migrator({}), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (an instance of Object); expected one of: a postgres.js `sql`", "a PGlite instance", "Bun SQL", "node-postgres Pool"] },
   { name: "null as database", act: () => new Migrator(null as never), code: "UNSUPPORTED_DRIVER", message: ["unsupported database client (null)"] },
@@ -117,7 +113,7 @@ const CASES: Case[] = [
   // --- rolling back ---
   { name: "up without down when rolling back", noBase: true, files: { "001_base.up.sql": BASE_UP }, act: rollback({}), code: "MISSING_DOWN", message: ["migration 001 (base) has no down script ({dir}/001_base.down.sql does not exist); nothing was rolled back"], version: "001", file: "001_base.down.sql" },
   { name: "unknown version in the database", setup: insertVersion("999"), teardown: deleteVersion("999"), act: rollback({}), code: "UNKNOWN_VERSION", message: ["version 999 is recorded as applied but no migration has that version"], version: "999" },
-  { name: "version that is not digits in the database", setup: insertVersion("abc"), teardown: deleteVersion("abc"), act: rollback({}), code: "VERSION_TABLE", message: ["has a row with version \"abc\", which is not a string of digits"], version: "abc" },
+  { name: "version that is not digits in the database", setup: insertVersion("abc"), teardown: deleteVersion("abc"), act: rollback({}), code: "VERSION_TABLE", message: ["has a row with version \"abc\", which is not a version"], version: "abc" },
   { name: "missing table in a down script", noBase: true, files: { "001_base.up.sql": BASE_UP, "001_base.down.sql": "DROP TABLE base;\nDELETE FROM missing_table;\n" }, act: rollback({}), code: "SQL_ERROR", message: ["migration 001 failed at {dir}/001_base.down.sql:2:13: relation \"missing_table\" does not exist (SQLSTATE 42P01)", "> 2 | DELETE FROM missing_table;"], version: "001", file: "001_base.down.sql", at: [2, 13], sqlState: "42P01" },
   // --- SQL errors: line and column in the file ---
   { name: "syntax error", files: { "002_a.up.sql": "CREATE TABLE s1 (id int);\nCREAT TABLE s2 (id int);\n" }, code: "SQL_ERROR", message: ["migration 002 failed at {dir}/002_a.up.sql:2:1: syntax error at or near \"CREAT\"", "nothing was applied", "(SQLSTATE 42601)"], version: "002", file: "002_a.up.sql", at: [2, 1], sqlState: "42601" },

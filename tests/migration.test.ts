@@ -53,7 +53,7 @@ describe("versions", () => {
     const sorted = ["10", "2", "001", "20240131120000", "9007199254740993", "9007199254740992"].sort(compareVersions);
     assert.deepEqual(sorted, ["001", "2", "10", "20240131120000", "9007199254740992", "9007199254740993"]);
   });
-  test("validation sorts and rejects non-digit versions, duplicates (001 = 1) and empty SQL", () => {
+  test("validation sorts and rejects non-digit versions and duplicates (001 = 1); empty SQL is a no-op", () => {
     const sorted = validateMigrations([
       { version: "10", description: "b", up: "SELECT 1" },
       { version: "9", description: "a", up: "SELECT 1" },
@@ -69,8 +69,9 @@ describe("versions", () => {
     };
     assert.equal(code([{ version: "v1", description: "", up: "SELECT 1" }]), "INVALID_MIGRATION");
     assert.equal(code([{ version: "1", description: "", up: "SELECT 1" }, { version: "001", description: "", up: "SELECT 1" }]), "DUPLICATE_VERSION");
-    assert.equal(code([{ version: "1", description: "", up: "-- nothing\n  ;" }]), "INVALID_MIGRATION");
-    assert.equal(code([{ version: "1", description: "", up: "SELECT 1", down: "/* nothing */" }]), "INVALID_MIGRATION");
+    assert.equal(code([{ version: "1", description: "", up: "-- nothing\n  ;" }]), "none");
+    assert.equal(code([{ version: "1", description: "", up: "SELECT 1", down: "/* nothing */" }]), "none");
+    assert.equal(code([{ version: "1", description: "", up: 7 as unknown as string }]), "INVALID_MIGRATION");
   });
 });
 

@@ -7,6 +7,8 @@ import process from "node:process";
 import { cac } from "cac";
 import { MigrationError } from "../core/errors.ts";
 import { loadMigrations } from "../sources/load.ts";
+import { parseFormat } from "../sources/detect.ts";
+import { adoptForCli, cliExtensions, wantsAdopt } from "./baseline.ts";
 import type { Migration } from "../core/migration.ts";
 import { type MigrationEvent, Migrator } from "../migrator.ts";
 import { redactSecrets } from "../core/redact.ts";
@@ -47,6 +49,8 @@ interface Context {
 const GLOBAL_OPTIONS: [string, string][] = [
   ["--db <url>", "Database URL: postgres://…, postgresql://…, pglite:PATH or pglite:memory (also -db)"],
   ["--dir <dir>", "Your migrations directory (VERSION_name.up.sql / .down.sql) instead of the built-in OrchWF schema"],
+  ["--format <name>", "Format of --dir: golang-migrate, dbmate, goose, flyway, diesel, sqlx, node-pg-migrate (default: detected)"],
+  ["--extensions <list>", "PGlite: bundled extensions to load, e.g. pg_trgm,ltree (default: those the migrations CREATE)"],
   ["--table <name>", "Version table (default orchwf_migrations)"],
   ["--schema <name>", "Schema of the version table and the migrations"],
   ["--lock-timeout <duration>", "How long to wait for the migration lock: ms or 10s (default 60s)"],
@@ -115,6 +119,8 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
     .action(set(verify));
   cli.command("baseline", "Record every version up to --to as applied without running it (adopt an existing database)")
     .option("--to <version>", "The last version the database already has")
+    .option("--from [tool]", "Adopt what another tool applied: golang-migrate, dbmate, goose, flyway, diesel, sqlx, node-pg-migrate (default: detected)")
+    .option("--from-table <name>", "With --from: that tool's table, when renamed").option("--allow-gaps", "With --from: accept unapplied files between applied ones")
     .action(set(baseline));
   cli.command("resolve <version>", "Settle a failed no-transaction migration once you repaired the database by hand")
     .option("--applied", "It is complete now: record it as applied")
@@ -214,6 +220,7 @@ async function withMigrator<T>(
       (async () => {
         db = await openDatabase(choice.url, {
           waitUntil: ctx.options.wait ? deadline ?? Number.POSITIVE_INFINITY : undefined,
+          extensions: await cliExtensions(choice.url, migrations, ctx.argv),
         });
         ctx.secrets.push(...(db as OpenDatabase).secrets);
         unhook = releaseOnSignal(db.close);
@@ -254,7 +261,7 @@ async function closeWithin(db: OpenDatabase, ms: number): Promise<void> {
 
 async function loadUserMigrations(ctx: Context): Promise<Migration[] | undefined> {
   const dir = rawOption(ctx.argv, "dir");
-  return dir === undefined ? undefined : await loadMigrations(dir);
+  return dir === undefined ? undefined : await loadMigrations(dir, { format: parseFormat(rawOption(ctx.argv, "format")) });
 }
 
 function onEvent(ctx: Context, event: MigrationEvent): void {
@@ -391,8 +398,14 @@ function verify(ctx: Context): Promise<number> {
 function baseline(ctx: Context): Promise<number> {
   return run(ctx, async () => {
     const to = rawOption(ctx.argv, "to");
-    if (to === undefined) throw usage("baseline needs --to VERSION: the last version the database already has");
+    if (to === undefined && !wantsAdopt(ctx.argv)) throw usage("baseline needs --to VERSION (the last version the database already has) or --from TOOL");
     return await withMigrator(ctx, async (migrator, db) => {
+      if (to === undefined) { // --from: the other tool's history (src/cli/baseline.ts)
+        const out = await adoptForCli(migrator, db.db, ctx.argv, remaining(ctx));
+        if (ctx.json) printJson(ctx, { database: db.label, ...out.json });
+        else ctx.io.stdout(out.text);
+        return EXIT.ok;
+      }
       const { baselined } = await migrator.baseline({ to, timeoutMs: remaining(ctx) });
       if (ctx.json) printJson(ctx, { database: db.label, baselined });
       else if (baselined.length === 0) ctx.io.stdout(`nothing to baseline: every version up to ${to} is recorded already\n`);

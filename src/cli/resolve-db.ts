@@ -57,6 +57,8 @@ export interface OpenOptions {
   waitUntil?: number;
   /** Connect timeout of one attempt, in seconds. */
   connectTimeoutSeconds?: number;
+  /** pglite: URLs only: the `extensions` option of PGlite.create (see sources/extensions.ts). */
+  extensions?: Record<string, unknown>;
 }
 
 /**
@@ -70,7 +72,7 @@ export interface OpenOptions {
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<OpenDatabase> {
   if (/^postgres(ql)?:\/\//i.test(url)) return await openPostgres(url, options);
-  if (/^pglite:/i.test(url)) return await openPGlite(url.slice("pglite:".length));
+  if (/^pglite:/i.test(url)) return await openPGlite(url.slice("pglite:".length), options.extensions);
   throw new MigrationError(
     "USAGE",
     `unsupported database URL ${maskUrl(url)}: expected postgres://…, postgresql://…, pglite:PATH or pglite:memory`,
@@ -158,9 +160,9 @@ async function sslRefusal(target: PostgresTarget, err: unknown): Promise<string 
     `but the URL asks for sslmode=${target.sslmode}; enable SSL on the server, or use sslmode=prefer (encrypt when possible) or sslmode=disable`;
 }
 
-async function openPGlite(path: string): Promise<OpenDatabase> {
+async function openPGlite(path: string, extensions?: Record<string, unknown>): Promise<OpenDatabase> {
   const { PGlite } = await import("@electric-sql/pglite");
-  const assets = await pgliteAssets();
+  const assets = { ...(await pgliteAssets()), ...(extensions ? { extensions: extensions as never } : {}) };
   if (path === "memory" || path === "") {
     const db = await PGlite.create({ ...assets });
     return { db, label: "pglite:memory", secrets: [], close: () => db.close() };

@@ -21,6 +21,7 @@ export type ErrorCode =
   | "MISSING_DOWN"
   | "DUPLICATE_VERSION"
   | "BAD_FILE_NAME"
+  | "UNREADABLE_FILE"
   | "INVALID_MIGRATION"
   | "UNKNOWN_VERSION"
   | "DIRTY"
@@ -31,8 +32,7 @@ export type ErrorCode =
   | "USAGE"
   | "VERIFY_FAILED"
   | "VERSION_TABLE"
-  | "PERMISSION_DENIED"
-  | "UNREADABLE_FILE";
+  | "PERMISSION_DENIED";
 
 /**
  * Base class of every error this package throws.

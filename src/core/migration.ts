@@ -20,7 +20,11 @@ import { MigrationError } from "./errors.ts";
  * ```
  */
 export interface Migration {
-  /** Digits only, ordered numerically ("001" < "2" < "10"); kept as written in the version table. */
+  /**
+   * Digits, optionally in dot-separated parts (Flyway's `1.2`), ordered numerically part by part
+   * ("001" < "2" < "2.1" < "10"); kept as written in the version table. A repeatable migration's version is
+   * `R__` and its name (see `repeatable`).
+   */
   version: string;
   /** Human description, stored in the version table. */
   description: string;
@@ -32,6 +36,46 @@ export interface Migration {
   transaction?: boolean;
   /** Files the SQL came from, for error messages. */
   source?: { up?: string; down?: string };
+  /**
+   * Repeatable (Flyway's `R__name.sql`): no place in the version order; applied after every versioned migration,
+   * again whenever its SQL changes, never rolled back. Its version must be `R__` followed by its name.
+   */
+  repeatable?: boolean;
+}
+
+/** Prefix of a repeatable migration's version (and of its row in the version table). */
+export const REPEATABLE_PREFIX = "R__";
+
+const VERSION = /^\d+(\.\d+)*$/;
+
+/**
+ * True for a version of a versioned migration: digits, optionally in dot-separated parts.
+ *
+ * @example
+ * ```ts
+ * isVersion("002"); // true
+ * isVersion("1.2"); // true
+ * isVersion("R__views"); // false
+ * ```
+ */
+export function isVersion(version: unknown): version is string {
+  return typeof version === "string" && VERSION.test(version);
+}
+
+/**
+ * The identity of a version: "001", "1" and "1.0" are the same version; anything else is itself.
+ *
+ * @example
+ * ```ts
+ * versionKey("001"); // "1"
+ * versionKey("1.2.0"); // "1.2"
+ * ```
+ */
+export function versionKey(version: string): string {
+  if (!VERSION.test(version)) return version;
+  const parts = version.split(".").map((p) => BigInt(p).toString());
+  while (parts.length > 1 && parts[parts.length - 1] === "0") parts.pop();
+  return parts.join(".");
 }
 
 /** What a migration file name says. */
@@ -152,21 +196,33 @@ export function checksum(sql: string): string {
  *
  * @example
  * ```ts
- * ["10", "2", "001"].sort(compareVersions); // ["001", "2", "10"]
+ * ["10", "2", "001", "R__views", "1.5"].sort(compareVersions); // ["001", "1.5", "2", "10", "R__views"]
  * ```
  */
 export function compareVersions(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  const va = VERSION.test(a);
+  const vb = VERSION.test(b);
+  if (!va || !vb) {
+    // Repeatables (and anything else that is not a version) come after every version, by name.
+    if (va !== vb) return va ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  const x = a.split(".");
+  const y = b.split(".");
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const p = BigInt(x[i] ?? "0");
+    const q = BigInt(y[i] ?? "0");
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return 0;
 }
 
 // The transaction-control check moved to split.ts (PostgreSQL's parser; async): it runs before a migration runs.
 export { withoutTransactionWrapper } from "./split.ts";
 
 /**
- * Checks a migration list (digits-only versions, no duplicates, SQL present) and returns it
- * sorted by version. Throws `MigrationError` with code `INVALID_MIGRATION` or `DUPLICATE_VERSION`.
+ * Checks a migration list (versions of digits, repeatables named `R__…`, no duplicates, SQL text present; an empty
+ * script is a no-op) and returns it sorted by version, repeatables last. Throws `MigrationError` with code `INVALID_MIGRATION` or `DUPLICATE_VERSION`.
  *
  * @example
  * ```ts
@@ -177,28 +233,30 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
   const seen = new Map<string, Migration>();
   for (const m of migrations) {
     const where = m.source?.up ?? `migration ${JSON.stringify(m.version)}`;
-    if (typeof m.version !== "string" || !/^\d+$/.test(m.version)) {
+    const repeatable = m.repeatable === true;
+    if (repeatable ? typeof m.version !== "string" || !m.version.startsWith(REPEATABLE_PREFIX) || m.version.length === REPEATABLE_PREFIX.length : !isVersion(m.version)) {
       throw new MigrationError(
         "INVALID_MIGRATION",
-        `${where}: version ${JSON.stringify(m.version)} must be a string of digits, such as "002" or "20240131120000"`,
+        repeatable
+          ? `${where}: a repeatable migration's version must be "${REPEATABLE_PREFIX}" and its name, not ${JSON.stringify(m.version)}`
+          : `${where}: version ${JSON.stringify(m.version)} must be a string of digits, such as "002" or "20240131120000" (dot-separated parts such as "1.2" are allowed)`,
         { file: m.source?.up },
       );
     }
-    if (typeof m.up !== "string" || !hasStatements(m.up)) {
-      throw new MigrationError("INVALID_MIGRATION", `${where}: migration ${m.version} has no SQL to apply (the up script is empty)`, {
+    // An empty or comment-only script is a no-op migration (golang-migrate's rule); it must still be text.
+    if (typeof m.up !== "string") {
+      throw new MigrationError("INVALID_MIGRATION", `${where}: migration ${m.version} has no up script (a string of SQL)`, {
         version: m.version,
         file: m.source?.up,
       });
     }
-    if (m.down !== undefined && (typeof m.down !== "string" || !hasStatements(m.down))) {
-      const file = m.source?.down ?? where;
-      throw new MigrationError(
-        "INVALID_MIGRATION",
-        `${file}: the down script of migration ${m.version} is empty; write the SQL that reverses it, or remove the down script if it cannot be reversed`,
-        { version: m.version, file: m.source?.down },
-      );
+    if (m.down !== undefined && typeof m.down !== "string") {
+      throw new MigrationError("INVALID_MIGRATION", `${m.source?.down ?? where}: the down script of migration ${m.version} must be a string of SQL`, {
+        version: m.version,
+        file: m.source?.down,
+      });
     }
-    const key = BigInt(m.version).toString();
+    const key = versionKey(m.version);
     const twin = seen.get(key);
     if (twin) {
       const a = twin.source?.up ?? `version ${twin.version}`;

@@ -5,7 +5,7 @@
  */
 import { MigrationError } from "./errors.ts";
 import type { AppliedRow } from "../engine/history.ts";
-import { checksum, compareVersions, type Migration } from "./migration.ts";
+import { checksum, compareVersions, type Migration, REPEATABLE_PREFIX, versionKey } from "./migration.ts";
 
 /** State of one version: in the table and unchanged, not yet run, changed since it ran, run but gone, failed half way. */
 export type MigrationState = "applied" | "pending" | "modified" | "missing" | "failed";
@@ -28,13 +28,22 @@ interface Joined<Row extends { version: string } = AppliedRow> {
 }
 
 /** Versions compare by number ("001" is "1"), as they are ordered. */
-const key = (version: string): string => BigInt(version).toString();
+const key = versionKey;
+
+/** A repeatable migration, or a version-table row of one. */
+const isRepeatable = (j: { migration?: Migration; version: string }): boolean =>
+  j.migration ? j.migration.repeatable === true : j.version.startsWith(REPEATABLE_PREFIX);
+
+/** A repeatable runs (again) when it has no row or its SQL changed since its row was written. */
+function repeatableDue(m: Migration, row?: { checksum?: string | null }): boolean {
+  return !row || (row.checksum !== undefined && row.checksum !== null && row.checksum !== checksum(m.up));
+}
 
 function join<Row extends { version: string }>(available: readonly Migration[], applied: readonly Row[]): Joined<Row>[] {
   const byKey = new Map<string, Joined<Row>>();
   for (const m of available) byKey.set(key(m.version), { version: m.version, migration: m });
   for (const row of applied) {
-    const k = /^\d+$/.test(row.version) ? key(row.version) : row.version;
+    const k = key(row.version);
     const j = byKey.get(k);
     if (j) j.row = row;
     else byKey.set(k, { version: row.version, row });
@@ -42,19 +51,14 @@ function join<Row extends { version: string }>(available: readonly Migration[], 
   return [...byKey.values()].sort((a, b) => compareLoose(a.version, b.version));
 }
 
-/** Versions from the database may be anything; digits sort numerically, the rest after them. */
-function compareLoose(a: string, b: string): number {
-  const da = /^\d+$/.test(a);
-  const db = /^\d+$/.test(b);
-  if (da && db) return compareVersions(a, b);
-  if (da !== db) return da ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** Versions from the database may be anything; versions sort numerically, the rest (repeatables) after them. */
+const compareLoose = compareVersions;
 
 function stateOf(j: Joined): MigrationState {
   if (!j.row) return "pending";
   if (j.row.dirty) return "failed";
   if (!j.migration) return "missing";
+  if (j.migration.repeatable) return repeatableDue(j.migration, j.row) ? "pending" : "applied";
   if (j.row.checksum !== null && j.row.checksum !== checksum(j.migration.up)) return "modified";
   return "applied";
 }
@@ -78,7 +82,8 @@ export function statusEntries(available: readonly Migration[], applied: readonly
 }
 
 /**
- * Migrations not yet applied, lowest first, up to and including `to` when given.
+ * Migrations not yet applied, lowest first, up to and including `to` when given; then the repeatable ones that are
+ * new or changed since they ran (they sort after every version, so `to` a version leaves them out).
  *
  * @example
  * ```ts
@@ -87,12 +92,15 @@ export function statusEntries(available: readonly Migration[], applied: readonly
  */
 export function pendingMigrations(
   available: readonly Migration[],
-  applied: readonly { version: string }[], // only presence matters here
+  applied: readonly { version: string; checksum?: string | null }[], // presence; the checksum for repeatables
   to?: string,
 ): Migration[] {
   if (to !== undefined) requireKnown(available, to);
   return join(available, applied)
-    .filter((j) => j.migration && !j.row && (to === undefined || compareVersions(j.version, to) <= 0))
+    .filter((j) =>
+      j.migration && (j.migration.repeatable ? repeatableDue(j.migration, j.row) : !j.row) &&
+      (to === undefined || compareVersions(j.version, to) <= 0)
+    )
     .map((j) => j.migration!);
 }
 
@@ -114,7 +122,8 @@ export function rollbackTargets(
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) {
     throw new MigrationError("USAGE", `rollback steps must be a whole number of at least 1, not ${String(options.steps)}`);
   }
-  const done = join(available, applied).filter((j) => j.row).reverse();
+  // Repeatables are never rolled back (as in Flyway): their rows stay.
+  const done = join(available, applied).filter((j) => j.row && !isRepeatable(j)).reverse();
   const chosen = options.to !== undefined
     ? done.filter((j) => compareLoose(j.version, options.to!) > 0)
     : done.slice(0, options.steps ?? 1);
@@ -139,7 +148,7 @@ export function rollbackTargets(
 }
 
 function requireKnown(available: readonly Migration[], version: string): void {
-  if (!/^\d+$/.test(version) || !available.some((m) => key(m.version) === key(version))) {
+  if (typeof version !== "string" || !available.some((m) => key(m.version) === key(version))) {
     throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(version)}: no migration has that version`, {
       version,
     });

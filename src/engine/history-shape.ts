@@ -8,6 +8,7 @@
 import type { Queryable } from "../drivers/driver.ts";
 import { MigrationError } from "../core/errors.ts";
 import { quoteLiteral } from "../core/sql-text.ts";
+import { isVersion, REPEATABLE_PREFIX, versionKey } from "../core/migration.ts";
 
 /** What is at the version table's name. */
 export type VersionTableShape =
@@ -139,17 +140,18 @@ function guessTool(names: ReadonlySet<string>): string | undefined {
 export function checkVersionRows(qualified: string, rows: readonly { version: string | null }[]): void {
   const seen = new Map<string, string>();
   for (const { version } of rows) {
-    if (version === null || !/^\d+$/.test(version)) {
+    const repeatable = version !== null && version.startsWith(REPEATABLE_PREFIX) && version.length > REPEATABLE_PREFIX.length;
+    if (version === null || !(isVersion(version) || repeatable)) {
       const shown = version === null ? "NULL" : JSON.stringify(version);
       const where = version === null ? "version IS NULL" : `version = ${quoteLiteral(version)}`;
       throw new MigrationError(
         "VERSION_TABLE",
-        `${qualified} has a row with version ${shown}, which is not a string of digits; stopped before acting on it. ` +
-          `Versions are digits (the file name's prefix): correct or delete that row (SELECT * FROM ${qualified} WHERE ${where}), then run again`,
+        `${qualified} has a row with version ${shown}, which is not a version; stopped before acting on it. ` +
+          `Versions are digits, optionally dot-separated (the file name's prefix), or ${REPEATABLE_PREFIX}name for a repeatable migration: correct or delete that row (SELECT * FROM ${qualified} WHERE ${where}), then run again`,
         { version: version ?? undefined },
       );
     }
-    const key = BigInt(version).toString();
+    const key = versionKey(version);
     const twin = seen.get(key);
     if (twin !== undefined) {
       throw new MigrationError(

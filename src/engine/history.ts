@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Queryable } from "../drivers/driver.ts";
 import type { Migration } from "../core/migration.ts";
-import { checksum } from "../core/migration.ts";
+import { checksum, REPEATABLE_PREFIX } from "../core/migration.ts";
 import { checkVersionRows, inspectVersionTable } from "./history-shape.ts";
 import { permissionDenied } from "../core/error-codes.ts";
 import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
@@ -131,17 +131,28 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
     }));
   }
 
-  /** Just versions and failure marks: all the locked step before each migration needs, and far cheaper to fetch. */
-  async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean }[]> {
+  /**
+   * Just versions, failure marks and (for repeatables, re-applied when it changes) checksums: all the locked step
+   * before each migration needs, and far cheaper to fetch.
+   */
+  async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean; checksum: string | null }[]> {
     const rows = await this.guard("read", () =>
-      q.query<{ version: string; dirty: boolean | null }>(`SELECT version, dirty FROM ${this.qualified}`)
+      q.query<{ version: string; dirty: boolean | null; checksum: string | null }>(
+        `SELECT version, dirty, CASE WHEN starts_with(version, '${REPEATABLE_PREFIX}') THEN checksum END AS checksum FROM ${this.qualified}`,
+      )
     );
     checkVersionRows(this.qualified, rows);
-    return rows.map((r) => ({ version: r.version, dirty: r.dirty === true }));
+    return rows.map((r) => ({ version: r.version, dirty: r.dirty === true, checksum: r.checksum }));
+  }
+
+  /** A repeatable migration's earlier row is replaced when it runs again. */
+  private replacing(migration: Migration): string {
+    return migration.repeatable ? `DELETE FROM ${this.qualified} WHERE version = ${quoteLiteral(migration.version)};\n` : "";
   }
 
   /** Records `migration` as applied (or, with `dirty`, as failed half way outside a transaction). */
   async record(q: Queryable, migration: Migration, executionMs: number, dirty = false): Promise<void> {
+    if (migration.repeatable) await q.exec(this.replacing(migration));
     await q.query(
       `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, $4, $5)`,
       [migration.version, migration.description, checksum(migration.up), Math.round(executionMs), dirty],
@@ -154,7 +165,7 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
    */
   recordStatement(migration: Migration): string {
     const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
-    return `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, ` +
+    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, ` +
       `round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000), false)`;
   }
 
@@ -164,6 +175,7 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
    * and a runner that dies part way leaves the row dirty for a person to resolve.
    */
   async claim(q: Queryable, migration: Migration): Promise<void> {
+    if (migration.repeatable) await q.exec(this.replacing(migration));
     await q.query(
       `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, true)`,
       [migration.version, migration.description, checksum(migration.up)],
@@ -200,6 +212,7 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
 
   /** Records `migration` as applied without having run it (`baseline`): no execution time, like a Go-era row. */
   async recordBaseline(q: Queryable, migration: Migration): Promise<void> {
+    if (migration.repeatable) await q.exec(this.replacing(migration));
     await q.query(
       `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, false)`,
       [migration.version, migration.description, checksum(migration.up)],

@@ -10,6 +10,7 @@ import { MigrationError } from "../core/errors.ts";
 import { History } from "../engine/history.ts";
 import type { Migration } from "../core/migration.ts";
 import { Migrator, type MigratorOptions } from "../migrator.ts";
+import { extensionsFor } from "../sources/extensions.ts";
 import { type ChangeWords, countOf, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `verifyMigrations`. */
@@ -22,6 +23,8 @@ export interface VerifyOptions extends Pick<MigratorOptions, "table" | "schema" 
   schemas?: string[];
   /** Called after each version, for progress output. */
   onVersion?: (result: VerifiedMigration) => void;
+  /** PGlite extensions to load besides those the migrations create (`CREATE EXTENSION`, detected). */
+  extensions?: string[];
 }
 
 /** What verify found for one migration. */
@@ -102,7 +105,7 @@ export async function verifyMigrations(
   if (options.db !== undefined) return verifyOn(options.db, migrations, options);
   // Loaded on demand: users of postgres.js alone never load PGlite's WebAssembly.
   const { PGlite } = await import("@electric-sql/pglite");
-  const pglite = await PGlite.create();
+  const pglite = await PGlite.create({ extensions: await extensionsFor(migrations, options.extensions) });
   try {
     return await verifyOn(pglite, migrations, options, "pglite (in memory)");
   } finally {

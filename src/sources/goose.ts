@@ -1,0 +1,70 @@
+/**
+ * goose's SQL format: one `VERSION_name.sql` file per migration, annotated `-- +goose Up` / `-- +goose Down`;
+ * `-- +goose StatementBegin` / `StatementEnd` around statements with semicolons inside (we split by PostgreSQL's
+ * grammar anyway, so they only have to balance); `-- +goose NO TRANSACTION` runs it outside a transaction.
+ * @module
+ */
+import { MigrationError } from "../core/errors.ts";
+import type { Migration } from "../core/migration.ts";
+import { sections } from "./files.ts";
+import { numberedFiles, requireCommentOnly, singleFileMigration } from "./single-file.ts";
+
+const ANNOTATION = /^--\s*\+goose\s+(.*?)\s*$/i;
+
+/**
+ * Reads a goose migrations directory. Go migrations (`.go` files) cannot be run and are refused, naming the file.
+ *
+ * @example
+ * ```ts
+ * const list = await readGoose("./migrations");
+ * ```
+ */
+export async function readGoose(dir: string): Promise<Migration[]> {
+  const files = await numberedFiles(
+    dir,
+    "goose",
+    /^(\d+)_(.*)\.sql$/,
+    "VERSION_name.sql (VERSION: digits, e.g. 00001_create_users.sql or 20240131120000_create_users.sql)",
+    /^\d+_.*\.go$/,
+  );
+  return files.map((file) => {
+    let transaction = true;
+    let open: number | undefined; // line of an unclosed StatementBegin
+    const fail = (line: number, message: string) => new MigrationError("INVALID_MIGRATION", `${file.path}:${line}: ${message}`, { file: file.path });
+    const parts = sections(file.text, (line, n) => {
+      const m = ANNOTATION.exec(line);
+      if (!m) return undefined;
+      const command = m[1].toLowerCase().replace(/\s+/g, " ");
+      if (command === "up" || command === "down") {
+        if (open !== undefined) throw fail(open, "-- +goose StatementBegin without StatementEnd");
+        return command;
+      }
+      if (command === "statementbegin") {
+        if (open !== undefined) throw fail(n, "-- +goose StatementBegin inside another StatementBegin");
+        open = n;
+      } else if (command === "statementend") {
+        if (open === undefined) throw fail(n, "-- +goose StatementEnd without StatementBegin");
+        open = undefined;
+      } else if (command === "no transaction") transaction = false;
+      else if (command.startsWith("envsub")) {
+        if (command !== "envsub off") throw fail(n, `"-- +goose ${m[1]}": environment variable substitution is not supported; write the values into the file`);
+      } else throw fail(n, `unknown goose annotation "-- +goose ${m[1]}" (known: Up, Down, StatementBegin, StatementEnd, NO TRANSACTION)`);
+      return undefined;
+    });
+    if (open !== undefined) throw fail(open, "-- +goose StatementBegin without StatementEnd");
+    const ups = parts.get("up") ?? [];
+    const downs = parts.get("down") ?? [];
+    if (ups.length !== 1 || downs.length > 1) {
+      throw new MigrationError(
+        "INVALID_MIGRATION",
+        ups.length === 0
+          ? `${file.path}: no "-- +goose Up" annotation; goose SQL migrations start with "-- +goose Up"`
+          : `${file.path}:${(ups.length > 1 ? ups[1] : downs[1]).line}: a second "-- +goose ${ups.length > 1 ? "Up" : "Down"}"; a goose file has one of each`,
+        { file: file.path },
+      );
+    }
+    if (downs.length === 1 && downs[0].line < ups[0].line) throw fail(downs[0].line, '"-- +goose Down" comes before "-- +goose Up"');
+    requireCommentOnly(parts.get("preamble")![0].text, file.path, "-- +goose Up");
+    return singleFileMigration(file, ups[0].text, downs[0]?.text, transaction);
+  });
+}
