@@ -29,7 +29,8 @@ export type ErrorCode =
   | "ABORTED"
   | "UNSUPPORTED_DRIVER"
   | "USAGE"
-  | "VERIFY_FAILED";
+  | "VERIFY_FAILED"
+  | "SQUASHED_PARTIAL";
 
 /**
  * Base class of every error this package throws.

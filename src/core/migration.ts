@@ -33,6 +33,11 @@ export interface Migration {
   transaction?: boolean;
   /** Files the SQL came from, for error messages. */
   source?: { up?: string; down?: string };
+  /**
+   * A squashed baseline (`-- orchwf:replaces 001 002 …`): the versions whose migrations it replaces. A database
+   * that applied all of them records this one as applied instead (see schema/squashed-history.ts).
+   */
+  replaces?: string[];
 }
 
 /** What a migration file name says. */
@@ -66,6 +71,8 @@ export interface FileDirectives {
   noTransaction: boolean;
   /** Text of `-- orchwf:description TEXT`, if present. */
   description?: string;
+  /** Versions listed by `-- orchwf:replaces V V …` lines (a squashed baseline). */
+  replaces?: string[];
 }
 
 const DIRECTIVE = /^--\s*orchwf:([a-z-]+)\s*(.*?)\s*$/;
@@ -91,10 +98,11 @@ export function readDirectives(sql: string, file: string): FileDirectives {
     if (!m) continue;
     if (m[1] === "no-transaction" && m[2] === "") result.noTransaction = true;
     else if (m[1] === "description" && m[2] !== "") result.description = m[2];
+    else if (m[1] === "replaces" && /^\d+([\s,]+\d+)*$/.test(m[2])) result.replaces = [...(result.replaces ?? []), ...m[2].split(/[\s,]+/)];
     else {
       throw new MigrationError(
         "INVALID_MIGRATION",
-        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT")`,
+        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:replaces VERSION …")`,
         { file },
       );
     }
@@ -247,6 +255,19 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
     }
     seen.set(key, m);
   }
+  // A squashed baseline and a migration it replaces cannot both run on a fresh database.
+  for (const m of migrations) {
+    for (const v of m.replaces ?? []) {
+      const still = seen.get(BigInt(v).toString());
+      if (still && still !== m) {
+        throw new MigrationError(
+          "INVALID_MIGRATION",
+          `${still.source?.up ?? `migration ${still.version}`}: version ${still.version} is replaced by the squashed migration ${m.version} (${m.source?.up ?? "-- orchwf:replaces"}); delete it`,
+          { version: still.version, file: still.source?.up },
+        );
+      }
+    }
+  }
   return [...migrations].sort((a, b) => compareVersions(a.version, b.version));
 }
 
@@ -279,6 +300,7 @@ export function migrationFromFiles(args: {
   if (args.down !== undefined) migration.down = args.down;
   // Either file asking for no transaction means both directions run without one.
   if (up.noTransaction || down?.noTransaction) migration.transaction = false;
+  if (up.replaces) migration.replaces = up.replaces;
   if (args.upFile || args.downFile) {
     migration.source = {};
     if (args.upFile) migration.source.up = args.upFile;
