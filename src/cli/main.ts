@@ -18,6 +18,7 @@ import { chooseDatabase, type DbChoice, type OpenDatabase, openDatabase, release
 import { VERSION } from "./version.ts";
 import { type CommandOutput, driftCommand, repeatedOption } from "./drift.ts"; // schema commands: logic in their own files
 import { dumpCommand } from "./dump.ts";
+import { squashCommand } from "./squash.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3 } as const;
@@ -128,6 +129,11 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
     .option("--from <source>", "live or files (default: live when a database is named, else files)")
     .option("--scratch <url>", "With --from files: replay on a throwaway database made on this server instead of PGlite")
     .action(set(dump));
+  cli.command("squash", "Replace every migration up to --to with one baseline made from their dump (in --dir, or into --out)")
+    .option("--to <version>", "The last version to squash; the baseline keeps this version")
+    .option("--out <dir>", "Write the squashed set to this new directory instead of changing --dir in place")
+    .option("--scratch <url>", "Replay on a throwaway database made on this server instead of PGlite")
+    .action(set(squash));
   cli.command("create <name>", "Write the next VERSION_name.up.sql / .down.sql pair into --dir (default ./migrations)")
     .action(set(create));
   cli.command("help", "Show this help").action(set(() => {
@@ -456,6 +462,13 @@ function dump(ctx: Context): Promise<number> {
     const options = { ...schemaOptions(ctx), from, out: rawOption(ctx.argv, "out") } as const;
     if (from === "files") return emit(ctx, await dumpCommand(undefined, await loadUserMigrations(ctx), { ...options, label: null }));
     return await withMigrator(ctx, async (_migrator, db) => emit(ctx, await dumpCommand(db.db, undefined, { ...options, label: db.label, url: choice.url })));
+  });
+}
+
+function squash(ctx: Context): Promise<number> {
+  return run(ctx, async () => {
+    const options = { ...schemaOptions(ctx), to: rawOption(ctx.argv, "to"), out: rawOption(ctx.argv, "out"), dir: rawOption(ctx.argv, "dir") };
+    return emit(ctx, await squashCommand(await loadUserMigrations(ctx), options));
   });
 }
 
