@@ -5,7 +5,9 @@
  * version banner, no psql-only lines) and ends with the version table's rows as INSERTs.
  * @module
  */
+import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
+import process from "node:process";
 import type { PGlite } from "@electric-sql/pglite";
 import { orchwfMigrations } from "../builtin.ts";
 import { MigrationError } from "../core/errors.ts";
