@@ -171,3 +171,23 @@ test("squash refuses an unknown version and a missing --to, writing nothing", as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("-- orchwf:replaces: parsed over several lines; a replaced version still present is refused; bad lists are refused", async () => {
+  const { migrationFromFiles, validateMigrations } = await import("../src/core/migration.ts");
+  const baseline = migrationFromFiles({
+    version: "003",
+    name: "squashed",
+    up: "-- orchwf:replaces 001 002\n-- orchwf:replaces 003\nCREATE TABLE t (id int);\n",
+    upFile: "m/003_squashed.up.sql",
+  });
+  assert.deepEqual(baseline.replaces, ["001", "002", "003"]);
+  const later = migrationFromFiles({ version: "004", name: "later", up: "CREATE TABLE u (id int);\n" });
+  assert.deepEqual(validateMigrations([later, baseline]).map((m) => m.version), ["003", "004"]);
+  const stale = migrationFromFiles({ version: "002", name: "old", up: "CREATE TABLE o (id int);\n", upFile: "m/002_old.up.sql" });
+  assert.throws(() => validateMigrations([baseline, stale]), (e: MigrationError) =>
+    e.code === "INVALID_MIGRATION" && e.file === "m/002_old.up.sql" && /replaced by the squashed migration 003 \(m\/003_squashed\.up\.sql\); delete it/.test(e.message));
+  assert.throws(
+    () => migrationFromFiles({ version: "005", name: "x", up: "-- orchwf:replaces 001 two\nSELECT 1;\n", upFile: "m/005_x.up.sql" }),
+    (e: MigrationError) => e.code === "INVALID_MIGRATION" && /m\/005_x\.up\.sql:1: unknown directive/.test(e.message),
+  );
+});
