@@ -12,6 +12,7 @@ import { after, describe, test } from "node:test";
 import { loadMigrations, type Migration, MigrationError, Migrator } from "../src/mod.ts";
 import { main } from "../src/cli/main.ts";
 import { diffSnapshots, snapshotSchema } from "../src/schema/snapshot.ts";
+import { detectDrift, renderDriftReport } from "../src/schema/drift.ts";
 import { benchMigrations } from "../scripts/bench/generate.ts";
 import { engines, type TestDatabase } from "./helpers/engines.ts";
 
@@ -116,6 +117,9 @@ for (const engine of engines) {
         const at30 = await open();
         await new Migrator(at30.db, { migrations: original }).migrate({ to: "0030" });
         const migrator = new Migrator(at30.db, { migrations: squashed });
+        // drift sees it as the Migrator does: the baseline counts as applied, and its replay matches the schema.
+        const drift = await detectDrift(at30.db, squashed);
+        assert.deepEqual([drift.ok, drift.applied, drift.checksum], [true, ["0030"], { modified: [], missing: [] }], renderDriftReport(drift));
         const status = await migrator.status();
         assert.equal(status.migrations[0].version, "0030");
         assert.equal(status.migrations[0].state, "applied");

@@ -436,6 +436,11 @@ function emit(ctx: Context, out: CommandOutput): number {
   return out.exit;
 }
 
+/** drift, dump and squash replay the whole history: no overall timeout unless --timeout is given. */
+function noDefaultTimeout(ctx: Context): Context {
+  return rawOption(ctx.argv, "timeout") === undefined ? { ...ctx, timeoutMs: 0 } : ctx;
+}
+
 function schemaOptions(ctx: Context) {
   const scratch = rawOption(ctx.argv, "scratch");
   if (scratch !== undefined) ctx.secrets.push(...passwordOf(scratch));
@@ -448,13 +453,15 @@ function schemaOptions(ctx: Context) {
   };
 }
 
-function drift(ctx: Context): Promise<number> {
+function drift(context: Context): Promise<number> {
+  const ctx = noDefaultTimeout(context);
   return run(ctx, () =>
     withMigrator(ctx, async (migrator, db) =>
       emit(ctx, await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx), label: db.label, ignore: repeatedOption(ctx.argv, "ignore") }))));
 }
 
-function dump(ctx: Context): Promise<number> {
+function dump(context: Context): Promise<number> {
+  const ctx = noDefaultTimeout(context);
   return run(ctx, async () => {
     const choice = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env);
     const from = rawOption(ctx.argv, "from") ?? (choice.source === "default" ? "files" : "live");
@@ -465,7 +472,8 @@ function dump(ctx: Context): Promise<number> {
   });
 }
 
-function squash(ctx: Context): Promise<number> {
+function squash(context: Context): Promise<number> {
+  const ctx = noDefaultTimeout(context);
   return run(ctx, async () => {
     const options = { ...schemaOptions(ctx), to: rawOption(ctx.argv, "to"), out: rawOption(ctx.argv, "out"), dir: rawOption(ctx.argv, "dir") };
     return emit(ctx, await squashCommand(await loadUserMigrations(ctx), options));

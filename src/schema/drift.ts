@@ -13,6 +13,7 @@ import { type Database, toDriver } from "../drivers/detect.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import { type AppliedRow, History } from "../engine/history.ts";
 import { replayMigrations, type ReplayOptions } from "./replay.ts";
+import { foldSquashed } from "./squashed-history.ts";
 import { type ChangeWords, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `detectDrift`. */
@@ -78,7 +79,8 @@ export async function detectDrift(
   options: DriftOptions = {},
 ): Promise<DriftReport> {
   const live = await readLive(db, options);
-  const entries = statusEntries(migrations, live.rows);
+  // As the Migrator sees it: a squashed range the database applied in full counts as its baseline.
+  const entries = statusEntries(migrations, foldSquashed(migrations, live.rows));
   const applied = migrations.filter((m) => entries.some((e) => e.version === m.version && e.state !== "pending"));
   const replay = await replayMigrations(applied, options).catch((err) => {
     if (err instanceof SqlError && !options.scratchUrl) {
