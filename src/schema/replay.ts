@@ -6,7 +6,7 @@
  */
 import type { PGlite } from "@electric-sql/pglite";
 import { MigrationError } from "../core/errors.ts";
-import type { Migration } from "../core/migration.ts";
+import { type Migration, validateMigrations, withoutTransactionWrapper } from "../core/migration.ts";
 import { quoteIdent } from "../core/sql-text.ts";
 import { toDriver } from "../drivers/detect.ts";
 import type { Driver } from "../drivers/driver.ts";
@@ -53,7 +53,8 @@ export async function replayMigrations(migrations: readonly Migration[], options
   try {
     const history = new History(options.schema, options.table ?? "orchwf_migrations");
     await replay.driver.transaction((tx) => history.ensure(tx));
-    if (migrations.length > 0) {
+    if (migrations.length > 0 && !(await replayAtOnce(replay.driver, migrations, history, options.schema))) {
+      // One by one, as `up` does: the failing migration is named with its file, line and column.
       await new Migrator(replay.driver, { migrations, table: options.table, schema: options.schema }).migrate({ allowDrift: true });
     }
     const [row] = await replay.driver.query<{ name: string }>(
@@ -65,6 +66,26 @@ export async function replayMigrations(migrations: readonly Migration[], options
   } catch (err) {
     await replay.close().catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * The fast path: every script and its version-table row in one transaction and one round trip (a throwaway
+ * database needs no lock and no per-migration commit). False, with everything rolled back, when a migration runs
+ * outside a transaction or anything fails: the caller then replays one by one for a precise error.
+ */
+async function replayAtOnce(driver: Driver, migrations: readonly Migration[], history: History, schema?: string): Promise<boolean> {
+  // Transaction-local settings would reach the later scripts here, unlike one transaction per migration.
+  if (migrations.some((m) => m.transaction === false || /\bSET\s+LOCAL\b|\bset_config\s*\(/i.test(m.up))) return false;
+  const sorted = validateMigrations(migrations);
+  const parts = schema === undefined ? [] : [`SET LOCAL search_path TO ${quoteIdent(schema)}`];
+  for (const m of sorted) parts.push(withoutTransactionWrapper(m.up, m.source?.up), history.recordStatement(m));
+  try {
+    // "\n;\n" ends a script whose last line is a comment or has no semicolon.
+    await driver.transaction((tx) => tx.exec(parts.join("\n;\n")));
+    return true;
+  } catch {
+    return false;
   }
 }
 
