@@ -29,7 +29,7 @@ export function buildNode(outfile = join(root, "dist/orchwf-migrate.js")): strin
 /** The single binary: everything, PGlite's .wasm/.data included (src/cli/compiled.ts embeds them). */
 export function buildCompiled(outfile = join(root, "dist/orchwf-migrate")): string {
   mkdirSync(dirname(outfile), { recursive: true });
-  execFileSync(bun, ["build", join(root, "src/cli/compiled.ts"), "--compile", `--outfile=${outfile}`], {
+  execFileSync(bun, ["build", join(root, "src/cli/compiled.ts"), "--compile", "--asset-naming=[name].[ext]", `--outfile=${outfile}`], {
     stdio: ["ignore", "ignore", "inherit"],
     cwd: root,
   });

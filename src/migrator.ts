@@ -14,6 +14,7 @@ import { splitStatements, splitStatementsIfLoaded } from "./core/split.ts";
 import { checkPending } from "./sources/check.ts";
 import { quoteIdent } from "./core/sql-text.ts";
 import { type VerifyOptions, type VerifyReport, verifyOn } from "./schema/verify.ts";
+import { adoptSquashed, foldSquashed, needsAdoption } from "./schema/squashed-history.ts";
 
 /** Where progress goes; `console` fits. */
 export interface Logger {
@@ -206,6 +207,7 @@ export class Migrator {
       if (options.to !== undefined) pendingMigrations(this.migrations, [], options.to); // a bad `to` touches nothing
       const applied: MigrationRun[] = [];
       await this.prepare(deadline);
+      await this.adoptSquashed(deadline); // squash hook: see schema/squashed-history.ts
       const plan = await this.plan({ to: options.to });
       if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
       // parser: every pending migration is parsed and checked before the first one runs (src/sources/check.ts)
@@ -309,7 +311,7 @@ export class Migrator {
    * ```
    */
   async status(): Promise<StatusReport> {
-    const rows = await this.connected(() => this.history.read(this.driver));
+    const rows = foldSquashed(this.migrations, await this.connected(() => this.history.read(this.driver)));
     const migrations = statusEntries(this.migrations, rows);
     // The current version is the highest versioned one (repeatables have no place in the order).
     const done = migrations.filter((m) => m.state !== "pending" && !m.version.startsWith(REPEATABLE_PREFIX));
@@ -375,7 +377,7 @@ export class Migrator {
    * ```
    */
   async plan(options: { to?: string } = {}): Promise<MigrationPlan> {
-    const rows = await this.connected(() => this.history.read(this.driver));
+    const rows = foldSquashed(this.migrations, await this.connected(() => this.history.read(this.driver)));
     const entries = statusEntries(this.migrations, rows);
     return {
       pending: pendingMigrations(this.migrations, rows, options.to).map((m) => ({
@@ -407,6 +409,17 @@ export class Migrator {
       logger: this.logger,
       onEvent: this.onEvent,
     });
+  }
+
+  /**
+   * Squash hook: a database that applied every version a squashed baseline replaces gets the baseline's row instead
+   * of theirs (under the lock); one that applied only part of them is refused. Free when nothing is squashed.
+   */
+  private async adoptSquashed(deadline: Deadline): Promise<void> {
+    if (!this.migrations.some((m) => m.replaces)) return;
+    if (!needsAdoption(this.migrations, await this.history.read(this.driver))) return;
+    const adopted = await this.locked(deadline, (tx) => adoptSquashed(tx, this.history, this.migrations));
+    for (const v of adopted) this.logger?.info(`recorded the squashed migration ${v} as applied in place of the versions it replaces`);
   }
 
   /** Makes sure the version table exists with our columns; the first connection errors surface here. */

@@ -92,6 +92,11 @@ export {
   type VerifyReport,
 } from "./schema/verify.ts";
 
+export { detectDrift, type DriftDifference, type DriftOptions, type DriftReport, renderDriftReport } from "./schema/drift.ts";
+export { dumpDatabase, type Dumper, dumpMigrations, type DumpOptions, type SchemaDump } from "./schema/dump.ts";
+export { replayMigrations, type Replay, type ReplayOptions } from "./schema/replay.ts";
+export { type DataStatement, type SquashOptions, type SquashResult, squashMigrations, type SquashWritten, writeSquashed } from "./schema/squash.ts";
+
 // `deno run -A jsr:@orchwf/migrate status`, `bun src/mod.ts up`: the main module is the CLI.
 // Loaded only then, so importing the library never loads the CLI.
 if ((import.meta as { main?: boolean }).main) {

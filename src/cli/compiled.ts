@@ -8,6 +8,9 @@ import pgliteData from "../../node_modules/@electric-sql/pglite/dist/pglite.data
 import pgliteWasm from "../../node_modules/@electric-sql/pglite/dist/pglite.wasm" with { type: "file" };
 import initdbWasm from "../../node_modules/@electric-sql/pglite/dist/initdb.wasm" with { type: "file" };
 import parserWasm from "../../node_modules/libpg-query/wasm/libpg-query.wasm" with { type: "file" };
+// pg_dump in WebAssembly (dump, squash) looks for pg_dump.wasm next to its module: scripts/build.ts keeps asset
+// names as they are (--asset-naming), so this embedded copy is found at /$bunfs/root/pg_dump.wasm.
+import pgDumpWasm from "../../node_modules/@electric-sql/pglite-tools/dist/pg_dump.wasm" with { type: "file" };
 import { usePGliteAssets } from "./pglite-assets.ts";
 import { useParserWasm } from "../sources/parser.ts";
 import { usePGliteExtensionBundles } from "../sources/extensions.ts";
@@ -49,6 +52,8 @@ import ext_uuid_ossp from "../../node_modules/@electric-sql/pglite/dist/uuid-oss
 import { runCli } from "./main.ts";
 
 declare const Bun: { file(path: string): { arrayBuffer(): Promise<ArrayBuffer> } };
+
+void pgDumpWasm;
 
 usePGliteAssets(async () => {
   const [data, pglite, initdb] = await Promise.all(

@@ -21,6 +21,9 @@ import { VERSION } from "./version.ts";
 import { dryRunSteps, renderDryRun } from "./dry-run.ts"; // parser: validate, lint, up --lint, up --dry-run SQL
 import { lintCommand, refuseLintErrors } from "./lint.ts";
 import { type CommandOutput, validateCommand } from "./validate.ts";
+import { driftCommand, repeatedOption } from "./drift.ts"; // schema commands: logic in their own files
+import { dumpCommand } from "./dump.ts";
+import { squashCommand } from "./squash.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3 } as const;
@@ -105,6 +108,7 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
     .option("--dry-run", "Show what would be applied, change nothing")
     .option("--allow-drift", "Apply even though applied migrations were modified since")
     .option("--lint", "Refuse, before anything runs, when lint finds an error in a pending migration")
+    .option("--dump-schema <file>", "After a successful run, write the database's schema dump to this file (see dump)")
     .action(set(up));
   cli.command("down [n]", "Roll back the newest N applied migrations, default 1 (alias: rollback)").alias("rollback")
     .option("--to <version>", "Roll back every migration above this version")
@@ -126,6 +130,20 @@ export async function main(args: readonly string[], rawIo: CliIo = processIo()):
     .option("--applied", "It is complete now: record it as applied")
     .option("--rolled-back", "It is undone now: forget it, so that up runs it again")
     .action(set(resolve));
+  cli.command("drift", "Compare the live schema with what its applied migrations make (and their checksums); exit 1 on drift")
+    .option("--scratch <url>", "Replay the migrations on a throwaway database made on this server instead of PGlite")
+    .option("--ignore <pattern>", "Leave out objects owned by others: a glob on names (audit.*), or kind:glob (repeatable)")
+    .action(set(drift));
+  cli.command("dump", "Write the schema as an executable SQL file, from the database (--from live) or a replay of the files")
+    .option("--out <file>", "Write to this file instead of stdout")
+    .option("--from <source>", "live or files (default: live when a database is named, else files)")
+    .option("--scratch <url>", "With --from files: replay on a throwaway database made on this server instead of PGlite")
+    .action(set(dump));
+  cli.command("squash", "Replace every migration up to --to with one baseline made from their dump (in --dir, or into --out)")
+    .option("--to <version>", "The last version to squash; the baseline keeps this version")
+    .option("--out <dir>", "Write the squashed set to this new directory instead of changing --dir in place")
+    .option("--scratch <url>", "Replay on a throwaway database made on this server instead of PGlite")
+    .action(set(squash));
   cli.command("create <name>", "Write the next VERSION_name.up.sql / .down.sql pair into --dir (default ./migrations)")
     .action(set(create));
   cli.command("validate", "Parse and check every migration with PostgreSQL's grammar, without a database (exit 1 on a problem)")
@@ -292,13 +310,6 @@ async function run(ctx: Context, fn: () => Promise<number>): Promise<number> {
   }
 }
 
-/** Prints a command's output (parser: validate, lint) and returns its exit code. */
-function emit(ctx: Context, out: CommandOutput): number {
-  if (ctx.json) printJson(ctx, out.json);
-  else ctx.io.stdout(`${out.text}\n`);
-  return out.exit;
-}
-
 function up(ctx: Context): Promise<number> {
   const to = rawOption(ctx.argv, "to");
   return run(ctx, () =>
@@ -319,6 +330,8 @@ function up(ctx: Context): Promise<number> {
       }
       const { applied } = await migrator.migrate({ to, allowDrift: Boolean(ctx.options.allowDrift), timeoutMs: remaining(ctx) });
       const { current } = await migrator.status();
+      const dumpTo = rawOption(ctx.argv, "dump-schema");
+      if (dumpTo !== undefined) await dumpAfterUp(ctx, db, dumpTo);
       if (ctx.json) printJson(ctx, { database: db.label, applied, current });
       else if (applied.length === 0) ctx.io.stdout(ctx.c.green(`nothing to apply: the database is up to date (version ${current ?? "none"})\n`));
       else ctx.io.stdout(`${applied.length} migration${applied.length === 1 ? "" : "s"} applied; current version ${current}\n`);
@@ -438,6 +451,63 @@ function create(ctx: Context): Promise<number> {
     else ctx.io.stdout(`created ${created.up}\ncreated ${created.down}\n`);
     return Promise.resolve(EXIT.ok);
   });
+}
+
+// drift, dump, squash: their logic is in ./drift.ts, ./dump.ts, ./squash.ts; here only options in, output out.
+function emit(ctx: Context, out: CommandOutput): number {
+  if (ctx.json) printJson(ctx, out.json);
+  else ctx.io.stdout(out.text.endsWith("\n") ? out.text : `${out.text}\n`);
+  return out.exit;
+}
+
+/** drift, dump and squash replay the whole history: no overall timeout unless --timeout is given. */
+function noDefaultTimeout(ctx: Context): Context {
+  return rawOption(ctx.argv, "timeout") === undefined ? { ...ctx, timeoutMs: 0 } : ctx;
+}
+
+function schemaOptions(ctx: Context) {
+  const scratch = rawOption(ctx.argv, "scratch");
+  if (scratch !== undefined) ctx.secrets.push(...passwordOf(scratch));
+  const lockTimeout = rawOption(ctx.argv, "lock-timeout");
+  return {
+    table: rawOption(ctx.argv, "table"),
+    schema: rawOption(ctx.argv, "schema"),
+    scratch,
+    lockTimeoutMs: lockTimeout === undefined ? undefined : parseDuration(lockTimeout, "--lock-timeout"),
+  };
+}
+
+function drift(context: Context): Promise<number> {
+  const ctx = noDefaultTimeout(context);
+  return run(ctx, () =>
+    withMigrator(ctx, async (migrator, db) =>
+      emit(ctx, await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx), label: db.label, ignore: repeatedOption(ctx.argv, "ignore") }))));
+}
+
+function dump(context: Context): Promise<number> {
+  const ctx = noDefaultTimeout(context);
+  return run(ctx, async () => {
+    const choice = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env);
+    const from = rawOption(ctx.argv, "from") ?? (choice.source === "default" ? "files" : "live");
+    if (from !== "live" && from !== "files") throw usage(`--from expects live or files; got ${JSON.stringify(from)}`);
+    const options = { ...schemaOptions(ctx), from, out: rawOption(ctx.argv, "out") } as const;
+    if (from === "files") return emit(ctx, await dumpCommand(undefined, await loadUserMigrations(ctx), { ...options, label: null }));
+    return await withMigrator(ctx, async (_migrator, db) => emit(ctx, await dumpCommand(db.db, undefined, { ...options, label: db.label, url: choice.url })));
+  });
+}
+
+function squash(context: Context): Promise<number> {
+  const ctx = noDefaultTimeout(context);
+  return run(ctx, async () => {
+    const options = { ...schemaOptions(ctx), to: rawOption(ctx.argv, "to"), out: rawOption(ctx.argv, "out"), dir: rawOption(ctx.argv, "dir") };
+    return emit(ctx, await squashCommand(await loadUserMigrations(ctx), options));
+  });
+}
+
+async function dumpAfterUp(ctx: Context, db: OpenDatabase, out: string): Promise<void> {
+  const url = chooseDatabase(rawOption(ctx.argv, "db"), ctx.io.env).url;
+  const result = await dumpCommand(db.db, undefined, { ...schemaOptions(ctx), from: "live", label: db.label, url, out });
+  ctx.io.stderr(result.text);
 }
 
 /** The argument after `command` as typed (cac would turn "2024" or "001" into a number). */

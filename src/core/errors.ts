@@ -32,7 +32,8 @@ export type ErrorCode =
   | "USAGE"
   | "VERIFY_FAILED"
   | "VERSION_TABLE"
-  | "PERMISSION_DENIED";
+  | "PERMISSION_DENIED"
+  | "SQUASHED_PARTIAL";
 
 /**
  * Base class of every error this package throws.

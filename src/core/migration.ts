@@ -41,6 +41,11 @@ export interface Migration {
    * again whenever its SQL changes, never rolled back. Its version must be `R__` followed by its name.
    */
   repeatable?: boolean;
+  /**
+   * A squashed baseline (`-- orchwf:replaces 001 002 …`): the versions whose migrations it replaces. A database
+   * that applied all of them records this one as applied instead (see schema/squashed-history.ts).
+   */
+  replaces?: string[];
 }
 
 /** Prefix of a repeatable migration's version (and of its row in the version table). */
@@ -109,6 +114,8 @@ export interface FileDirectives {
   noTransaction: boolean;
   /** Text of `-- orchwf:description TEXT`, if present. */
   description?: string;
+  /** Versions listed by `-- orchwf:replaces V V …` lines (a squashed baseline). */
+  replaces?: string[];
 }
 
 const DIRECTIVE = /^--\s*orchwf:([a-z-]+)\s*(.*?)\s*$/;
@@ -135,10 +142,11 @@ export function readDirectives(sql: string, file: string): FileDirectives {
     if (m[1] === "no-transaction" && m[2] === "") result.noTransaction = true;
     else if (m[1] === "description" && m[2] !== "") result.description = m[2];
     else if (m[1] === "lint-ignore" && m[2] !== "") continue; // read by `lint` (src/lint/directives.ts)
+    else if (m[1] === "replaces" && /^\d+([\s,]+\d+)*$/.test(m[2])) result.replaces = [...(result.replaces ?? []), ...m[2].split(/[\s,]+/)];
     else {
       throw new MigrationError(
         "INVALID_MIGRATION",
-        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID")`,
+        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID", "-- orchwf:replaces VERSION …")`,
         { file },
       );
     }
@@ -268,6 +276,19 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
     }
     seen.set(key, m);
   }
+  // A squashed baseline and a migration it replaces cannot both run on a fresh database.
+  for (const m of migrations) {
+    for (const v of m.replaces ?? []) {
+      const still = seen.get(BigInt(v).toString());
+      if (still && still !== m) {
+        throw new MigrationError(
+          "INVALID_MIGRATION",
+          `${still.source?.up ?? `migration ${still.version}`}: version ${still.version} is replaced by the squashed migration ${m.version} (${m.source?.up ?? "-- orchwf:replaces"}); delete it`,
+          { version: still.version, file: still.source?.up },
+        );
+      }
+    }
+  }
   return [...migrations].sort((a, b) => compareVersions(a.version, b.version));
 }
 
@@ -300,6 +321,7 @@ export function migrationFromFiles(args: {
   if (args.down !== undefined) migration.down = args.down;
   // Either file asking for no transaction means both directions run without one.
   if (up.noTransaction || down?.noTransaction) migration.transaction = false;
+  if (up.replaces) migration.replaces = up.replaces;
   if (args.upFile || args.downFile) {
     migration.source = {};
     if (args.upFile) migration.source.up = args.upFile;
