@@ -29,7 +29,8 @@ export type ErrorCode =
   | "ABORTED"
   | "UNSUPPORTED_DRIVER"
   | "USAGE"
-  | "VERIFY_FAILED";
+  | "VERIFY_FAILED"
+  | "OUT_OF_ORDER";
 
 /**
  * Base class of every error this package throws.
