@@ -3,7 +3,7 @@
  * npm bundle, the compiled binary; each against pglite:memory, a pglite:PATH directory and PostgreSQL 15.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -69,6 +69,34 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
       }
     });
 
+    test("output through a pipe is never cut off: status --json and verify --json far beyond 64 KiB", { timeout: 180_000 }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), `orchwf-big-${name}-`));
+      try {
+        const long = "x".repeat(200);
+        for (let i = 1; i <= 400; i++) {
+          const v = String(i).padStart(4, "0");
+          writeFileSync(join(dir, `${v}_${long}_${i}.up.sql`), `CREATE TABLE t${i} (id int);`);
+          writeFileSync(join(dir, `${v}_${long}_${i}.down.sql`), `DROP TABLE t${i};`);
+        }
+        const status = await cli(["status", "--json", "--dir", dir, "--db", "pglite:memory"]);
+        assert.ok(status.stdout.length > 3 * 65536, `only ${status.stdout.length} bytes`);
+        assert.equal(json(status).migrations!.length, 400);
+        if (name !== "binary") return; // verify's output takes the same way out; once is enough for its minutes of work
+        const wide = mkdtempSync(join(tmpdir(), `orchwf-wide-${name}-`));
+        const columns = Array.from({ length: 40 }, (_, c) => `column_with_a_rather_long_name_${c} text`).join(", ");
+        for (let i = 1; i <= 12; i++) {
+          writeFileSync(join(wide, `${String(i).padStart(3, "0")}_t${i}.up.sql`), `CREATE TABLE t${i} (${columns});`);
+          writeFileSync(join(wide, `${String(i).padStart(3, "0")}_t${i}.down.sql`), `DROP TABLE t${i};`);
+        }
+        const verify = await cli(["verify", "--json", "--dir", wide]);
+        rmSync(wide, { recursive: true, force: true });
+        assert.equal((json(verify).migrations as unknown[]).length, 12);
+        assert.ok(verify.stdout.length > 65536, `only ${verify.stdout.length} bytes`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     test("PostgreSQL 15: -db as the Go tool spelled it, --json, down --to/--all; the password never printed", { timeout: 180_000 }, async (t) => {
       if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
       const d = await postgresEngine.open();
@@ -113,14 +141,15 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
 }
 
 describe("the compiled binary with nothing around it", () => {
-  test("up + status in an empty directory use the embedded default ./.orchwf/pgdata", { timeout: 180_000 }, async () => {
+  test("up + status in an empty directory on pglite:./.orchwf/pgdata; no --db in a script is exit 2", { timeout: 180_000 }, async () => {
     const binary = runners.find((r) => r.name === "binary")!;
     const cwd = mkdtempSync(join(tmpdir(), "orchwf-empty-"));
     try {
-      const up = await runWith(binary, ["up"], { cwd });
+      const guessed = await runWith(binary, ["up"], { cwd });
+      assert.equal(guessed.code, 2, guessed.stderr);
+      const up = await runWith(binary, ["up", "--db", "pglite:./.orchwf/pgdata"], { cwd });
       assert.equal(up.code, 0, up.stderr);
-      assert.match(up.stderr, /embedded PGlite database in \.\/\.orchwf\/pgdata/);
-      const status = await runWith(binary, ["status", "--exit-code"], { cwd });
+      const status = await runWith(binary, ["status", "--exit-code"], { cwd, env: cleanEnv({ ORCHWF_DB_URL: "pglite:./.orchwf/pgdata" }) });
       assert.equal(status.code, 0, status.stderr);
       assert.match(status.stdout, /001\s+Create OrchWF tables\s+applied/);
     } finally {

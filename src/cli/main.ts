@@ -75,7 +75,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     };
     for (const option of specs) {
       const { value: v, from } = value(option.name);
-      if (v !== undefined && v !== false && from !== `--${option.name}`) out.debug(`--${option.name} from ${from}`);
+      if (v !== undefined && v !== false && from !== `--${option.name}`) out.debug(`--${option.name}${v === true ? "" : ` ${v}`} from ${from}`);
     }
     const ctx: CommandContext = {
       spec,
