@@ -52,10 +52,18 @@ function walk(dir: string): string[] {
 }
 
 /**
- * Flags of `bun build --compile`: minified with a bytecode cache (measured: the smallest start-up), and .env/bunfig
- * loading left to the CLI (`--env-file`, `--no-env-file`).
+ * Flags of `bun build --compile`, measured (BENCHMARKS.md): code splitting, so a command's dependencies (postgres.js
+ * pulls in net, tls, crypto, stream) load only when it runs instead of being hoisted into the entry; a bytecode
+ * cache (ESM, for the top-level await); minified. .env and bunfig loading are left to the CLI (`--no-env-file`).
  */
-export const COMPILE_FLAGS: readonly string[] = ["--minify", "--bytecode", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+export const COMPILE_FLAGS: readonly string[] = [
+  "--splitting",
+  "--bytecode",
+  "--format=esm",
+  "--minify",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+];
 
 /** The single binary: everything, PGlite's .wasm/.data included (src/cli/compiled.ts embeds them). */
 export function buildCompiled(outfile = join(root, "dist/orchwf-migrate")): string {

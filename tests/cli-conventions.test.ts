@@ -136,6 +136,7 @@ describe("one configuration story", () => {
     const withBuiltins = JSON.parse((await cli(["create", "mine", "--dir", both, "--with-orchwf", "--json"], { cwd })).stdout);
     assert.equal(withBuiltins.version, "002", "after the built-in 001");
     writeFileSync(withBuiltins.up, "CREATE TABLE mine (id int);\n");
+    writeFileSync(withBuiltins.down, "DROP TABLE mine;\n");
     const combined = await cli(["up", "--dir", both, "--with-orchwf", "--db", await scratchDb(), "--json"], { cwd });
     assert.equal(combined.code, 0, combined.stderr);
     assert.deepEqual(JSON.parse(combined.stdout).applied.map((a: { version: string }) => a.version), ["001", "002"]);
@@ -163,7 +164,7 @@ describe("conventions", () => {
       assert.equal(a.code, 0, a.stderr);
       assert.equal(a.stdout, b.stdout);
       assert.match(a.stdout, new RegExp(`^Usage: orchwf-migrate ${name}`));
-      assert.match(a.stdout, /\n\nExamples:\n  orchwf-migrate /);
+      assert.match(a.stdout, /\n\nExamples:\n  \S[^\n]*orchwf-migrate /);
       assert.ok(a.stdout.split("\n")[2].length > 20, `${name} has a description`);
     }
     const typo = await cli(["stauts"]);
@@ -227,7 +228,9 @@ describe("conventions", () => {
     for (const shell of ["bash", "zsh", "fish"]) {
       const run = await cli(["completion", shell]);
       assert.equal(run.code, 0, run.stderr);
-      for (const word of ["status", "rollback", "--dry-run", "--db", "--exit-code"]) assert.ok(run.stdout.includes(word), `${shell} lacks ${word}`);
+      for (const word of ["status", "rollback", "dry-run", "db", "exit-code", "with-orchwf"]) {
+        assert.ok(run.stdout.includes(shell === "fish" ? `-l ${word}` : word.length > 8 || word === "db" ? `--${word}` : word), `${shell} lacks ${word}`);
+      }
       if (shell === "bash") {
         const check = spawnSync("bash", ["-n"], { input: run.stdout, encoding: "utf8" });
         assert.equal(check.status, 0, check.stderr);
@@ -244,8 +247,8 @@ describe("conventions", () => {
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stdout, "1 migration applied; current version 001\n");
     const verbose = await cli(["status", "--verbose"], { env: cleanEnv({ ORCHWF_DB_URL: await scratchDb(), ORCHWF_MIGRATIONS_DIR: dir }) });
-    assert.match(verbose.stderr, /--db from ORCHWF_DB_URL/);
-    assert.match(verbose.stderr, /--dir from ORCHWF_MIGRATIONS_DIR/);
+    assert.match(verbose.stderr, /--db postgres:\S+ from ORCHWF_DB_URL/);
+    assert.match(verbose.stderr, /--dir \S+ from ORCHWF_MIGRATIONS_DIR/);
   });
 });
 

@@ -4,7 +4,6 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { parseEnv } from "node:util";
 import { usage } from "./options.ts";
 
 /**
@@ -13,10 +12,10 @@ import { usage } from "./options.ts";
  *
  * @example
  * ```ts
- * loadEnvFile(".env", process.env, { required: false }); // ["DATABASE_URL"]
+ * await loadEnvFile(".env", process.env, { required: false }); // ["DATABASE_URL"]
  * ```
  */
-export function loadEnvFile(file: string, env: Record<string, string | undefined>, options: { required: boolean }): string[] {
+export async function loadEnvFile(file: string, env: Record<string, string | undefined>, options: { required: boolean }): Promise<string[]> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -25,6 +24,7 @@ export function loadEnvFile(file: string, env: Record<string, string | undefined
     if (!options.required && code === "ENOENT") return [];
     throw usage(`cannot read the env file ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
+  const { parseEnv } = await import("node:util"); // only when there is a file: loading node:util costs start-up time
   const set: string[] = [];
   for (const [name, value] of Object.entries(parseEnv(text))) {
     if (env[name] !== undefined) continue;

@@ -10,9 +10,8 @@ import { MigrationError } from "../core/errors.ts";
 import { optionValue, parseArgs, suggest } from "./args.ts";
 import { COMMANDS, findCommand, GLOBAL_OPTIONS, optionsFor } from "./commands.ts";
 import { type CommandContext, type CommandResult, EXIT } from "./context.ts";
-import { loadEnvFile } from "./env-file.ts";
 import { goStyleFlags, usage } from "./options.ts";
-import { type CliIo, Output, processIo, useColor } from "./output.ts";
+import { type CliIo, Output, processIo, type StyleText, useColor } from "./output.ts";
 import { VERSION } from "./version.ts";
 
 export { EXIT } from "./context.ts";
@@ -28,7 +27,7 @@ export type { CliIo } from "./output.ts";
  */
 export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
   const argv = goStyleFlags(args);
-  let out = new Output(io, { json: argv.includes("--json"), quiet: false, verbose: false, color: false });
+  let out = new Output(io, { json: argv.includes("--json"), quiet: false, verbose: false });
   let command: string | undefined;
   try {
     const parsed = parseArgs(argv, optionsFor);
@@ -40,12 +39,13 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     }
     const interactive = io.interactive ?? io.isTTY;
     const globalValue = (name: string) => optionValue(GLOBAL_OPTIONS.find((o) => o.name === name)!, flags, io.env);
-    const loaded = flags["no-env-file"] ? [] : envFile(globalValue("env-file").value as string | undefined, io.env);
+    const loaded = flags["no-env-file"] ? [] : await envFile(globalValue("env-file").value as string | undefined, io.env);
+    const color = useColor({ isTTY: io.isTTY, env: io.env, flag: flags["no-color"] !== true });
     out = new Output(io, {
       json: flags.json === true,
       quiet: flags.quiet === true,
       verbose: flags.verbose === true,
-      color: useColor({ isTTY: io.isTTY, env: io.env, flag: flags["no-color"] !== true }),
+      color: color ? (await import("node:util")).styleText as StyleText : undefined,
     });
     if (loaded.length > 0) out.debug(`read ${loaded.join(", ")} from ${globalValue("env-file").value ?? ".env"}`);
     const spec = findCommand(command);
@@ -98,8 +98,9 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
 }
 
 /** Loads the env file: the one named, else ./.env when it exists. */
-function envFile(named: string | undefined, env: Record<string, string | undefined>): string[] {
-  return loadEnvFile(named ?? ".env", env, { required: named !== undefined });
+async function envFile(named: string | undefined, env: Record<string, string | undefined>): Promise<string[]> {
+  const { loadEnvFile } = await import("./env-file.ts");
+  return await loadEnvFile(named ?? ".env", env, { required: named !== undefined });
 }
 
 /** Prints a command's result once: JSON with --json, else its text. */

@@ -5,8 +5,10 @@
  * @module
  */
 import process from "node:process";
-import { styleText } from "node:util";
 import { redactSecrets } from "../core/redact.ts";
+
+/** `util.styleText`'s shape: main loads node:util only when colours are on (loading it costs start-up time). */
+export type StyleText = (format: "green" | "yellow" | "red" | "dim" | "bold", text: string, options?: { validateStream?: boolean }) => string;
 
 /** Where the CLI writes and what it reads from its environment. */
 export interface CliIo {
@@ -31,16 +33,18 @@ export interface Palette {
 }
 
 /**
- * Colour functions through `util.styleText` (told not to look at the stream again: `useColor` decided).
+ * Colour functions through `util.styleText` (told not to look at the stream again: `useColor` decided); plain
+ * text without one.
  *
  * @example
  * ```ts
- * palette(true).green("applied"); // "\u001b[32mapplied\u001b[39m"
+ * import { styleText } from "node:util";
+ * palette(styleText).green("applied"); // "\u001b[32mapplied\u001b[39m"
  * ```
  */
-export function palette(enabled: boolean): Palette {
+export function palette(styleText: StyleText | undefined): Palette {
   const style = (format: "green" | "yellow" | "red" | "dim" | "bold") => (s: string) =>
-    enabled ? styleText(format, s, { validateStream: false }) : s;
+    styleText ? styleText(format, s, { validateStream: false }) : s;
   return { green: style("green"), yellow: style("yellow"), red: style("red"), dim: style("dim"), bold: style("bold") };
 }
 
@@ -88,7 +92,8 @@ export interface OutputOptions {
   json: boolean;
   quiet: boolean;
   verbose: boolean;
-  color: boolean;
+  /** Colours on: `util.styleText`; off: undefined. */
+  color?: StyleText;
 }
 
 /**
@@ -96,7 +101,7 @@ export interface OutputOptions {
  *
  * @example
  * ```ts
- * const out = new Output(processIo(), { json: false, quiet: false, verbose: false, color: true });
+ * const out = new Output(processIo(), { json: false, quiet: false, verbose: false });
  * out.line("1 migration applied");
  * await out.flush();
  * ```
@@ -115,7 +120,7 @@ export class Output {
 
   /** Masks passwords and escapes control characters: every byte printed passes here. */
   clean(text: string): string {
-    return escapeControl(redactSecrets(text, this.secrets), this.options.color);
+    return escapeControl(redactSecrets(text, this.secrets), this.options.color !== undefined);
   }
 
   /** A result line on stdout (text mode). */

@@ -15,7 +15,7 @@ export { palette, type Palette, useColor } from "./output.ts";
  *
  * @example
  * ```ts
- * progressLine({ type: "done", direction: "up", version: "001", description: "Create OrchWF tables", durationMs: 12.3 }, palette(false));
+ * progressLine({ type: "done", direction: "up", version: "001", description: "Create OrchWF tables", durationMs: 12.3 }, palette(undefined));
  * // "applied      001  Create OrchWF tables  (12.3 ms)"
  * ```
  */
@@ -44,7 +44,7 @@ const STATE_COLOR: Record<MigrationState, keyof Palette> = {
  *
  * @example
  * ```ts
- * console.log(statusTable(await migrator.status(), "pglite:memory", palette(false)));
+ * console.log(statusTable(await migrator.status(), "pglite:memory", palette(undefined)));
  * ```
  */
 export function statusTable(report: StatusReport, database: string, c: Palette): string {
@@ -82,7 +82,7 @@ export function statusTable(report: StatusReport, database: string, c: Palette):
  *
  * @example
  * ```ts
- * console.log(planText(await migrator.plan(), palette(false)));
+ * console.log(planText(await migrator.plan(), palette(undefined)));
  * ```
  */
 export function planText(plan: MigrationPlan, c: Palette): string {
