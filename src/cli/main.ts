@@ -137,8 +137,11 @@ function forCliUsers(message: string, version: string | undefined): string {
 let started = false;
 
 /**
- * Runs the CLI on this process's arguments and exits with its code once everything printed has been written
- * (a pipe reader gets the whole output). Runs once, however many entry points import it.
+ * Runs the CLI on this process's arguments and ends the process with its code once everything printed has been
+ * written: a pipe reader gets the whole output. `process.exit()` would drop what a pipe has not taken yet (Bun cuts
+ * at 64 KiB even after a write callback or `writableLength` say it is flushed), so the process ends by itself, with
+ * `process.exitCode`; only a handle left open by a driver would keep it, and then an unref'd timer exits anyway.
+ * Runs once, however many entry points import it.
  *
  * @example
  * ```ts
@@ -151,8 +154,13 @@ export async function runCli(): Promise<void> {
   started = true;
   const io = processIo();
   const code = await main(process.argv.slice(2), io);
+  process.exitCode = code;
   await io.flush?.();
-  process.exit(code);
+  const fallback = setTimeout(() => process.exit(code), LINGER_MS);
+  (fallback as { unref?: () => void }).unref?.();
 }
+
+/** How long the process may stay for output still draining or a driver's handle, before it is ended. */
+const LINGER_MS = 5_000;
 
 if ((import.meta as { main?: boolean }).main) await runCli();
