@@ -25,6 +25,7 @@ export async function loadEnvFile(file: string, env: Record<string, string | und
     throw usage(`cannot read the env file ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
   const { parseEnv } = await import("node:util"); // only when there is a file: loading node:util costs start-up time
+  if (typeof parseEnv !== "function") throw usage(`reading ${file} needs util.parseEnv (Node 20.12 or later); or pass --no-env-file`);
   const set: string[] = [];
   for (const [name, value] of Object.entries(parseEnv(text))) {
     if (env[name] !== undefined) continue;
