@@ -141,14 +141,6 @@ describe("the PGlite directory lock", () => {
 });
 
 describe("output", () => {
-  test("colours only when wanted: FORCE_COLOR on (and wins over NO_COLOR, as in Node), NO_COLOR and --no-color off, off when piped", LONG, async () => {
-    const esc = "\u001b[";
-    assert.ok((await cli(["status", "--db", "pglite:memory"], { env: cleanEnv({ FORCE_COLOR: "1" }) })).stdout.includes(esc));
-    assert.ok(!(await cli(["status", "--db", "pglite:memory"], { env: cleanEnv({ NO_COLOR: "1" }) })).stdout.includes(esc));
-    assert.ok(!(await cli(["status", "--db", "pglite:memory", "--no-color"], { env: cleanEnv({ FORCE_COLOR: "1" }) })).stdout.includes(esc));
-    assert.ok(!(await cli(["status", "--db", "pglite:memory"])).stdout.includes(esc));
-  });
-
   test("connection failures: exit 1, JSON error, password masked, --wait bounded by --timeout", LONG, async () => {
     const url = "postgres://app:Hunter2pw@127.0.0.1:1/app";
     const run = await cli(["status", "--db", url, "--json"]);
