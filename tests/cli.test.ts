@@ -35,7 +35,7 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
   const cli = (args: string[], options?: Parameters<typeof runWith>[2]) => runWith(runner(), args, options);
 
   describe(`orchwf-migrate on ${name}`, () => {
-    test("pglite:memory: dry run, up, status --exit-code", { timeout: 180_000 }, async () => {
+    test("pglite:memory: dry run, up, status --exit-code", { timeout: 900_000 }, async () => {
       const dry = await cli(["up", "--dry-run", "--db", "pglite:memory", "--json"]);
       assert.deepEqual((json(dry).pending as { version: string }[]).map((p) => p.version), ["001"]);
       const up = ok(await cli(["up", "--db", "pglite:memory", "--no-color"]));
@@ -45,7 +45,7 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
       assert.match(status.stdout, /001\s+Create OrchWF tables\s+pending/);
     });
 
-    test("pglite:PATH: every command, the aliases, and the directory lock released after each run", { timeout: 180_000 }, async () => {
+    test("pglite:PATH: every command, the aliases, and the directory lock released after each run", { timeout: 900_000 }, async () => {
       const dir = mkdtempSync(join(tmpdir(), `orchwf-cli-${name}-`));
       const db = ["--db", `pglite:${join(dir, "data")}`];
       try {
@@ -69,7 +69,7 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
       }
     });
 
-    test("output through a pipe is never cut off: status --json and verify --json far beyond 64 KiB", { timeout: 180_000 }, async () => {
+    test("output through a pipe is never cut off: status --json and verify --json far beyond 64 KiB", { timeout: 900_000 }, async () => {
       const dir = mkdtempSync(join(tmpdir(), `orchwf-big-${name}-`));
       try {
         const long = "x".repeat(200);
@@ -97,7 +97,7 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
       }
     });
 
-    test("PostgreSQL 15: -db as the Go tool spelled it, --json, down --to/--all; the password never printed", { timeout: 180_000 }, async (t) => {
+    test("PostgreSQL 15: -db as the Go tool spelled it, --json, down --to/--all; the password never printed", { timeout: 900_000 }, async (t) => {
       if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
       const d = await postgresEngine.open();
       const url = new URL(d.url!);
@@ -141,7 +141,7 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
 }
 
 describe("the compiled binary with nothing around it", () => {
-  test("up + status in an empty directory on pglite:./.orchwf/pgdata; no --db in a script is exit 2", { timeout: 180_000 }, async () => {
+  test("up + status in an empty directory on pglite:./.orchwf/pgdata; no --db in a script is exit 2", { timeout: 900_000 }, async () => {
     const binary = runners.find((r) => r.name === "binary")!;
     const cwd = mkdtempSync(join(tmpdir(), "orchwf-empty-"));
     try {
