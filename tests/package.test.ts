@@ -93,7 +93,7 @@ describe("the npm package, installed from its tarball", () => {
   });
 
   for (const runtime of ["node", "bun", "deno"] as const) {
-    test(`${runtime}: import the library, quickSetup on PGlite${server ? " and PostgreSQL 15" : ""}`, LONG, () => {
+    test(`${runtime}: import the library, quickSetup on PGlite and PostgreSQL 15 (when a server is available)`, LONG, () => {
       const env: Record<string, string> = server?.url ? { CHECK_PG_URL: server.url } : {};
       const r = runtime === "node"
         ? run("node", ["check.mjs"], env)
