@@ -157,14 +157,14 @@ describe("one configuration story", () => {
 describe("conventions", () => {
   test("help CMD and CMD --help show a description and an example for every command; did-you-mean", LONG, async () => {
     const help = await cli(["help"]);
-    const commands = [...help.stdout.matchAll(/^  ([a-z]+)(?: \S+)?\s{2,}\S/gm)].map((m) => m[1]);
+    const commands = [...help.stdout.matchAll(/^ {2}([a-z]+)(?: \S+)?\s{2,}\S/gm)].map((m) => m[1]);
     assert.ok(commands.length >= 10, help.stdout);
     for (const name of commands) {
       const [a, b] = await Promise.all([cli(["help", name]), cli([name, "--help"])]);
       assert.equal(a.code, 0, a.stderr);
       assert.equal(a.stdout, b.stdout);
       assert.match(a.stdout, new RegExp(`^Usage: orchwf-migrate ${name}`));
-      assert.match(a.stdout, /\n\nExamples:\n  [^\n]*orchwf-migrate /);
+      assert.match(a.stdout, /\n\nExamples:\n {2}[^\n]*orchwf-migrate /);
       assert.ok(a.stdout.split("\n")[2].length > 20, `${name} has a description`);
     }
     const typo = await cli(["stauts"]);
@@ -207,7 +207,9 @@ describe("conventions", () => {
     for (const env of [cleanEnv(), cleanEnv({ FORCE_COLOR: "1" })]) {
       const run = await cli(["status", "--dir", dir, "--db", db], { env });
       assert.equal(run.code, 0, run.stderr);
+      // deno-lint-ignore no-control-regex -- looking for control characters
       const visible = run.stdout.replace(/\u001b\[[0-9;]*m/g, "");
+      // deno-lint-ignore no-control-regex -- looking for control characters
       assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(visible), `a raw control character: ${JSON.stringify(run.stdout)}`);
       assert.ok(run.stdout.includes("evil\\u001b[2J\\u001b]0;owned\\u0007"), run.stdout);
       const lines = visible.split("\n").filter((l) => /^00[12]\s/.test(l));

@@ -67,8 +67,10 @@ export function useColor(args: { isTTY: boolean; env: Record<string, string | un
 }
 
 /** C0/C1 control characters (but newline and tab), DEL, and the bidirectional overrides that reorder a line. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 /** The colour sequences `palette` writes (SGR): kept when colours are on, so only they reach a terminal raw. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const CONTROL_OR_STYLE = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
