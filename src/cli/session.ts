@@ -29,8 +29,10 @@ export interface Session {
   run(): RunOptions;
   /** Settles like `work` unless the run is stopped (signal, --timeout) first. */
   race<T>(work: Promise<T>): Promise<T>;
-  /** Shows `[done/total]` progress on a terminal for the migrations about to run. */
-  expect(total: number): void;
+  /** Shows `[done/total]` progress on a terminal for the migrations about to run; `manual`: counted by `tick()`. */
+  expect(total: number, manual?: boolean): void;
+  /** One more done (with `expect(n, true)`: verify counts versions, not its ups and downs). */
+  tick(): void;
 }
 
 /** How a command wants its session. */
@@ -131,6 +133,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
   let running: { version: string; description: string; direction: string } | undefined;
   let total = 0;
   let done = 0;
+  let manual = false;
   const showProgress = () => {
     if (total === 0) return;
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
@@ -143,7 +146,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
     if (event.type === "start") running = event;
     if (event.type === "done") {
       running = undefined;
-      done++;
+      if (!manual) done++;
       if (options.stepLines !== false) out.step(progressLine(event, out.c)!);
     }
     showProgress();
@@ -166,12 +169,17 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
       label: db.label,
       run: () => ({ signal: stop.signal, timeoutMs: deadline.remainingMs() }),
       race: (work) => deadline.race(work),
-      expect(n) {
+      expect(n, byHand = false) {
         total = n;
         done = 0;
+        manual = byHand;
         showProgress();
         ticker ??= setInterval(showProgress, 1000);
         (ticker as { unref?: () => void }).unref?.();
+      },
+      tick() {
+        done++;
+        showProgress();
       },
     };
     return await fn(session);

@@ -14,11 +14,11 @@ import { withSession } from "../session.ts";
  * ```
  */
 export function run(ctx: CommandContext): Promise<CommandResult> {
-  return withSession(ctx, async ({ migrator, label, race, expect }) => {
+  return withSession(ctx, async ({ migrator, label, race, expect, tick }) => {
     const { renderVerifyReport, VerifyError } = await import("../../schema/verify.ts");
-    expect(migrator.migrations.length);
+    expect(migrator.migrations.length, true);
     try {
-      const report = await race(migrator.verify({ force: ctx.flag("force") }));
+      const report = await race(migrator.verify({ force: ctx.flag("force"), onVersion: tick }));
       return { json: { ...report, database: label }, text: renderVerifyReport(report) };
     } catch (err) {
       if (!(err instanceof VerifyError)) throw err;
