@@ -1,35 +1,88 @@
 /**
- * Builds the CLI's distributions into dist/ (gitignored):
- *   bun scripts/build.ts node      dist/orchwf-migrate.js: the npm bin, for Node 18+ (packages external)
+ * Builds the distributions into dist/ (gitignored):
+ *   bun scripts/build.ts lib       dist/lib: the npm library, ESM .js + .d.ts compiled from src by tsc
+ *   bun scripts/build.ts node      dist/orchwf-migrate.js: the npm bin, for Node 20.12+ (packages external)
+ *   bun scripts/build.ts package   both of the above: what `npm pack` ships (the `prepare` script)
  *   bun scripts/build.ts compile   dist/orchwf-migrate: one executable with PGlite's files inside
- *   bun scripts/build.ts           both
- * `npm ci` runs the first (the `prepare` script), so `npx orchwf-migrate` works in a fresh clone.
+ *   bun scripts/build.ts           all
+ * `npm ci` and `npm pack` run `package` (the `prepare` script), so `npx orchwf-migrate` works in a fresh clone.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = process.execPath.includes("bun") ? process.execPath : join(root, "node_modules/.bin/bun");
 
-/** The npm bin: Node cannot run .ts, so bundle our sources; dependencies stay in node_modules. */
+/**
+ * The npm bin: Node cannot run .ts, so bundle our sources; dependencies stay in node_modules. Split into chunks
+ * (`chunks/` next to the entry) so that a command's imports (postgres.js, with net/tls/crypto) load only when it
+ * runs: measured, `--version` then costs about what an empty Node script does.
+ */
 export function buildNode(outfile = join(root, "dist/orchwf-migrate.js")): string {
-  mkdirSync(dirname(outfile), { recursive: true });
+  const outdir = dirname(outfile);
+  mkdirSync(outdir, { recursive: true });
+  rmSync(join(outdir, "chunks"), { recursive: true, force: true });
   execFileSync(bun, [
     "build", join(root, "src/cli/bin.ts"),
-    "--target=node", "--packages=external", "--format=esm",
-    "--banner=#!/usr/bin/env node", `--outfile=${outfile}`,
+    "--target=node", "--packages=external", "--format=esm", "--splitting",
+    "--banner=#!/usr/bin/env node", `--outdir=${outdir}`,
+    `--entry-naming=${basename(outfile, ".js")}.[ext]`, "--chunk-naming=chunks/[name]-[hash].[ext]",
   ], { stdio: ["ignore", "ignore", "inherit"], cwd: root });
   chmodSync(outfile, 0o755);
   return outfile;
 }
 
+/**
+ * The npm library: tsc compiles src to ESM .js with .d.ts (tsconfig.build.json rewrites the .ts import
+ * specifiers of the .js files; the .d.ts files get the same rewrite here, which tsc leaves out).
+ */
+export function buildLib(outDir = join(root, "dist/lib")): string {
+  rmSync(outDir, { recursive: true, force: true });
+  try {
+    execFileSync(process.execPath.includes("bun") ? bun : process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", outDir], {
+      stdio: ["ignore", "inherit", "inherit"],
+      cwd: root,
+    });
+  } catch (err) {
+    // tsc emits even when it reports a type error; `npm ci` (prepare) must not fail on one, deno check and the
+    // package test catch them. No output at all is a real failure.
+    if (!existsSync(join(outDir, "mod.js")) || !existsSync(join(outDir, "mod.d.ts"))) throw err;
+    console.error("warning: tsc reported type errors (above); dist/lib was emitted anyway");
+  }
+  for (const file of walk(outDir)) {
+    if (!file.endsWith(".d.ts")) continue;
+    const text = readFileSync(file, "utf8");
+    const fixed = text.replace(/((?:from|import)\s*\(?\s*["'])(\.{1,2}\/[^"']*)\.ts(["'])/g, "$1$2.js$3");
+    if (fixed !== text) writeFileSync(file, fixed);
+  }
+  return outDir;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/**
+ * Flags of `bun build --compile`, measured (BENCHMARKS.md): code splitting, so a command's dependencies (postgres.js
+ * pulls in net, tls, crypto, stream) load only when it runs instead of being hoisted into the entry; a bytecode
+ * cache (ESM, for the top-level await); minified. .env and bunfig loading are left to the CLI (`--no-env-file`).
+ */
+export const COMPILE_FLAGS: readonly string[] = [
+  "--splitting",
+  "--bytecode",
+  "--format=esm",
+  "--minify",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+];
+
 /** The single binary: everything, PGlite's .wasm/.data included (src/cli/compiled.ts embeds them). */
 export function buildCompiled(outfile = join(root, "dist/orchwf-migrate")): string {
   mkdirSync(dirname(outfile), { recursive: true });
-  execFileSync(bun, ["build", join(root, "src/cli/compiled.ts"), "--compile", "--asset-naming=[name].[ext]", `--outfile=${outfile}`], {
+  execFileSync(bun, ["build", join(root, "src/cli/compiled.ts"), "--compile", "--asset-naming=[name].[ext]", ...COMPILE_FLAGS, `--outfile=${outfile}`], {
     stdio: ["ignore", "ignore", "inherit"],
     cwd: root,
   });
@@ -38,10 +91,11 @@ export function buildCompiled(outfile = join(root, "dist/orchwf-migrate")): stri
 
 if ((import.meta as { main?: boolean }).main) {
   const what = process.argv[2] ?? "all";
-  if (what === "node" || what === "all") console.log(`built ${buildNode()}`);
+  if (["lib", "package", "all"].includes(what)) console.log(`built ${buildLib()}`);
+  if (["node", "package", "all"].includes(what)) console.log(`built ${buildNode()}`);
   if (what === "compile" || what === "all") console.log(`built ${buildCompiled()}`);
-  if (!["node", "compile", "all"].includes(what)) {
-    console.error(`usage: bun scripts/build.ts [node|compile|all]`);
+  if (!["lib", "node", "package", "compile", "all"].includes(what)) {
+    console.error(`usage: bun scripts/build.ts [lib|node|package|compile|all]`);
     process.exit(2);
   }
 }

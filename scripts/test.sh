@@ -23,10 +23,10 @@ count() { # runtime status pass fail skip
   summary+=("$runtime: $p passed, $f failed, $s skipped")
 }
 
-# The CLI tests start every runtime (Bun, Deno, Node bundle, compiled binary) in subprocesses themselves:
+# The CLI and package tests start every runtime (Bun, Deno, Node, compiled binary) in subprocesses themselves:
 # they run once, from Bun, rather than three times over.
 others=()
-for f in "${files[@]}"; do case $f in */cli.test.ts|*/cli-behaviour.test.ts) ;; *) others+=("$f") ;; esac; done
+for f in "${files[@]}"; do case $f in */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/package.test.ts) ;; *) others+=("$f") ;; esac; done
 
 for runtime in $runtimes; do
   log="$work/$runtime.log"

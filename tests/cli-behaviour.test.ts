@@ -142,15 +142,7 @@ describe("the PGlite directory lock", () => {
 });
 
 describe("output", () => {
-  test("colours only when wanted: FORCE_COLOR on, NO_COLOR and --no-color off, off when piped", LONG, async () => {
-    const esc = "\u001b[";
-    assert.ok((await cli(["status", "--db", "pglite:memory"], { env: cleanEnv({ FORCE_COLOR: "1" }) })).stdout.includes(esc));
-    assert.ok(!(await cli(["status", "--db", "pglite:memory"], { env: cleanEnv({ FORCE_COLOR: "1", NO_COLOR: "1" }) })).stdout.includes(esc));
-    assert.ok(!(await cli(["status", "--db", "pglite:memory", "--no-color"], { env: cleanEnv({ FORCE_COLOR: "1" }) })).stdout.includes(esc));
-    assert.ok(!(await cli(["status", "--db", "pglite:memory"])).stdout.includes(esc));
-  });
-
-  test("connection failures: exit 1, JSON error, password masked", LONG, async () => {
+  test("connection failures: exit 1, JSON error, password masked, --wait bounded by --timeout", LONG, async () => {
     const url = "postgres://app:Hunter2pw@127.0.0.1:1/app";
     const run = await cli(["status", "--db", url, "--json"]);
     assert.equal(run.code, 1);
@@ -290,6 +282,8 @@ describe("resolve", () => {
     const blocked = await cli(["up", ...db]);
     assert.equal(blocked.code, 1);
     assert.match(blocked.stderr, /001.*failed/);
+    assert.match(blocked.stderr, /orchwf-migrate resolve 001 --applied/, "a CLI user is told the CLI command");
+    assert.doesNotMatch(blocked.stderr, /migrator\.resolve/);
     assert.equal((await cli(["resolve", "001", "--applied", "--rolled-back", ...db])).code, 2);
     // The person finishes the migration by hand (here: the statement was a typo), then says so.
     writeFileSync(join(migrations, "001_index.up.sql"), "-- orchwf:no-transaction\nCREATE TABLE a (id int);\nSELECT 1;\n");

@@ -35,7 +35,7 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
   const cli = (args: string[], options?: Parameters<typeof runWith>[2]) => runWith(runner(), args, options);
 
   describe(`orchwf-migrate on ${name}`, () => {
-    test("pglite:memory: dry run, up, status --exit-code", { timeout: 180_000 }, async () => {
+    test("pglite:memory: dry run, up, status --exit-code", { timeout: 900_000 }, async () => {
       const dry = await cli(["up", "--dry-run", "--db", "pglite:memory", "--json"]);
       assert.deepEqual((json(dry).pending as { version: string }[]).map((p) => p.version), ["001"]);
       const up = ok(await cli(["up", "--db", "pglite:memory", "--no-color"]));
@@ -45,7 +45,7 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
       assert.match(status.stdout, /001\s+Create OrchWF tables\s+pending/);
     });
 
-    test("pglite:PATH: every command, the aliases, and the directory lock released after each run", { timeout: 180_000 }, async () => {
+    test("pglite:PATH: every command, the aliases, and the directory lock released after each run", { timeout: 900_000 }, async () => {
       const dir = mkdtempSync(join(tmpdir(), `orchwf-cli-${name}-`));
       const db = ["--db", `pglite:${join(dir, "data")}`];
       try {
@@ -74,7 +74,35 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
       }
     });
 
-    test("PostgreSQL 15: -db as the Go tool spelled it, --json, down --to/--all; the password never printed", { timeout: 180_000 }, async (t) => {
+    test("output through a pipe is never cut off: status --json and verify --json far beyond 64 KiB", { timeout: 900_000 }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), `orchwf-big-${name}-`));
+      try {
+        const long = "x".repeat(200);
+        for (let i = 1; i <= 400; i++) {
+          const v = String(i).padStart(4, "0");
+          writeFileSync(join(dir, `${v}_${long}_${i}.up.sql`), `CREATE TABLE t${i} (id int);`);
+          writeFileSync(join(dir, `${v}_${long}_${i}.down.sql`), `DROP TABLE t${i};`);
+        }
+        const status = await cli(["status", "--json", "--dir", dir, "--db", "pglite:memory"]);
+        assert.ok(status.stdout.length > 2 * 65536, `only ${status.stdout.length} bytes`);
+        assert.equal(json(status).migrations!.length, 400);
+        if (name !== "binary") return; // verify's output takes the same way out; once is enough for its minutes of work
+        const wide = mkdtempSync(join(tmpdir(), `orchwf-wide-${name}-`));
+        const columns = Array.from({ length: 40 }, (_, c) => `column_with_a_rather_long_name_${c} text`).join(", ");
+        for (let i = 1; i <= 12; i++) {
+          writeFileSync(join(wide, `${String(i).padStart(3, "0")}_t${i}.up.sql`), `CREATE TABLE t${i} (${columns});`);
+          writeFileSync(join(wide, `${String(i).padStart(3, "0")}_t${i}.down.sql`), `DROP TABLE t${i};`);
+        }
+        const verify = await cli(["verify", "--json", "--dir", wide]);
+        rmSync(wide, { recursive: true, force: true });
+        assert.equal((json(verify).migrations as unknown[]).length, 12);
+        assert.ok(verify.stdout.length > 65536, `only ${verify.stdout.length} bytes`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test("PostgreSQL 15: -db as the Go tool spelled it, --json, down --to/--all; the password never printed", { timeout: 900_000 }, async (t) => {
       if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
       const d = await postgresEngine.open();
       const url = new URL(d.url!);
@@ -172,14 +200,15 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
 }
 
 describe("the compiled binary with nothing around it", () => {
-  test("up + status in an empty directory use the embedded default ./.orchwf/pgdata", { timeout: 180_000 }, async () => {
+  test("up + status in an empty directory on pglite:./.orchwf/pgdata; no --db in a script is exit 2", { timeout: 900_000 }, async () => {
     const binary = runners.find((r) => r.name === "binary")!;
     const cwd = mkdtempSync(join(tmpdir(), "orchwf-empty-"));
     try {
-      const up = await runWith(binary, ["up"], { cwd });
+      const guessed = await runWith(binary, ["up"], { cwd });
+      assert.equal(guessed.code, 2, guessed.stderr);
+      const up = await runWith(binary, ["up", "--db", "pglite:./.orchwf/pgdata"], { cwd });
       assert.equal(up.code, 0, up.stderr);
-      assert.match(up.stderr, /embedded PGlite database in \.\/\.orchwf\/pgdata/);
-      const status = await runWith(binary, ["status", "--exit-code"], { cwd });
+      const status = await runWith(binary, ["status", "--exit-code"], { cwd, env: cleanEnv({ ORCHWF_DB_URL: "pglite:./.orchwf/pgdata" }) });
       assert.equal(status.code, 0, status.stderr);
       assert.match(status.stdout, /001\s+Create OrchWF tables\s+applied/);
     } finally {

@@ -4,15 +4,8 @@
  */
 import { MigrationError } from "../core/errors.ts";
 import type { Migrator } from "../migrator.ts";
-import type { Migration } from "../core/migration.ts";
 import { adoptHistory, type SourceTool, TOOL_TABLES } from "../sources/adopt.ts";
-import { extensionsFor } from "../sources/extensions.ts";
 import { rawOption } from "./options.ts";
-
-/** True when the command line asks for `baseline --from` (with or without a tool name). */
-export function wantsAdopt(argv: readonly string[]): boolean {
-  return argv.some((a) => a === "--from" || a.startsWith("--from="));
-}
 
 /**
  * Runs `baseline --from [TOOL] [--from-table NAME] [--allow-gaps]` and returns what to print.
@@ -44,24 +37,4 @@ export async function adoptForCli(
   if (result.baselined.length === 0) lines.push("nothing to baseline: every one of them is recorded already");
   for (const b of result.baselined) lines.push(`baselined ${b.version} ${b.description} (recorded as applied, not run)`);
   return { json: { from: result.from, table: result.table, versions: result.versions, baselined: result.baselined }, text: `${lines.join("\n")}\n` };
-}
-
-/**
- * For a `pglite:` URL, the bundled extensions to load: those the migrations create plus `--extensions a,b`.
- * (Lives here to keep main.ts small; not about baseline.)
- *
- * @example
- * ```ts
- * await cliExtensions("pglite:memory", migrations, ["--extensions", "hstore"]);
- * ```
- */
-export async function cliExtensions(
-  url: string,
-  migrations: readonly Migration[] | undefined,
-  argv: readonly string[],
-): Promise<Record<string, unknown> | undefined> {
-  if (!/^pglite:/i.test(url)) return undefined;
-  const extra = (rawOption(argv, "extensions") ?? "").split(",");
-  const extensions = await extensionsFor(migrations ?? [], extra);
-  return Object.keys(extensions).length > 0 ? extensions : undefined;
 }

@@ -15,23 +15,37 @@ export interface CreatedMigration {
   down: string;
 }
 
+/** How `createMigration` numbers. */
+export interface CreateOptions {
+  /** A UTC timestamp version (YYYYMMDDHHMMSS) instead of the next number; still above every existing version. */
+  timestamp?: boolean;
+  /** Versions used elsewhere (the built-ins with --with-orchwf): the new one goes above them too. */
+  reserved?: readonly string[];
+}
+
 /**
  * Writes `VERSION_name.up.sql` and `.down.sql` in `dir`: VERSION is one more than the highest version
- * there, as wide as the existing versions (3 digits in an empty directory). Refuses to overwrite.
+ * there, as wide as the existing versions (3 digits in an empty directory), or a timestamp. Refuses to overwrite.
  *
  * @example
  * ```ts
  * createMigration("./migrations", "add users"); // { version: "002", up: "migrations/002_add_users.up.sql", ... }
  * ```
  */
-export function createMigration(dir: string, name: string, now: Date = new Date()): CreatedMigration {
+export function createMigration(dir: string, name: string, now: Date = new Date(), options: CreateOptions = {}): CreatedMigration {
   const slug = name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
   if (!slug) throw usage(`create needs a NAME made of letters or digits, e.g. create add_users; got ${JSON.stringify(name)}`);
   mkdirSync(dir, { recursive: true });
-  const versions = readdirSync(dir).map((f) => parseFileName(f)?.version).filter((v): v is string => v !== undefined);
+  const versions = [
+    ...readdirSync(dir).map((f) => parseFileName(f)?.version).filter((v): v is string => v !== undefined),
+    ...(options.reserved ?? []),
+  ];
   const highest = versions.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n);
   const width = versions.length > 0 ? Math.max(...versions.map((v) => v.length)) : 3;
-  const version = (highest + 1n).toString().padStart(width, "0");
+  const stamp14 = BigInt(now.toISOString().replace(/\D/g, "").slice(0, 14));
+  const version = options.timestamp
+    ? (stamp14 > highest ? stamp14 : highest + 1n).toString()
+    : (highest + 1n).toString().padStart(width, "0");
   const up = join(dir, `${version}_${slug}.up.sql`);
   const down = join(dir, `${version}_${slug}.down.sql`);
   for (const file of [up, down]) {

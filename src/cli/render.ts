@@ -1,60 +1,21 @@
 /**
- * Turning results into text: progress lines, the status table, colours (off for NO_COLOR, --no-color and
- * when the output is not a terminal). Pure functions of their input, so the output is predictable.
+ * Turning results into text: progress lines, the status table (aligned by display width, so CJK and emoji
+ * line up), the dry-run plan, out-of-order versions. Pure functions of their input.
  * @module
  */
 import type { MigrationEvent, MigrationPlan, StatusReport } from "../migrator.ts";
-import type { MigrationState } from "../core/plan.ts";
+import type { MigrationState, StatusEntry } from "../core/plan.ts";
+import stringWidth from "string-width";
+import type { Palette } from "./output.ts";
 
-/** Colour functions; identity when colours are off. */
-export interface Palette {
-  green(s: string): string;
-  yellow(s: string): string;
-  red(s: string): string;
-  dim(s: string): string;
-  bold(s: string): string;
-}
-
-const ansi = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`;
-
-/**
- * Colours when wanted and possible.
- *
- * @example
- * ```ts
- * const c = palette(process.stdout.isTTY && !process.env.NO_COLOR);
- * console.log(c.green("applied"));
- * ```
- */
-export function palette(enabled: boolean): Palette {
-  if (!enabled) {
-    const plain = (s: string) => s;
-    return { green: plain, yellow: plain, red: plain, dim: plain, bold: plain };
-  }
-  return { green: ansi(32, 39), yellow: ansi(33, 39), red: ansi(31, 39), dim: ansi(2, 22), bold: ansi(1, 22) };
-}
-
-/**
- * Whether to colour: a terminal, no NO_COLOR (any non-empty value), no --no-color.
- *
- * @example
- * ```ts
- * useColor({ isTTY: true, env: process.env, flag: true }); // true unless NO_COLOR is set
- * ```
- */
-export function useColor(args: { isTTY: boolean; env: Record<string, string | undefined>; flag: boolean }): boolean {
-  if (!args.flag) return false;
-  if (args.env.NO_COLOR) return false;
-  if (args.env.FORCE_COLOR && args.env.FORCE_COLOR !== "0") return true;
-  return args.isTTY;
-}
+export { palette, type Palette, useColor } from "./output.ts";
 
 /**
  * One progress line for a Migrator event, or undefined for events that print nothing.
  *
  * @example
  * ```ts
- * progressLine({ type: "done", direction: "up", version: "001", description: "Create OrchWF tables", durationMs: 12.3 }, palette(false));
+ * progressLine({ type: "done", direction: "up", version: "001", description: "Create OrchWF tables", durationMs: 12.3 }, palette(undefined));
  * // "applied      001  Create OrchWF tables  (12.3 ms)"
  * ```
  */
@@ -83,21 +44,22 @@ const STATE_COLOR: Record<MigrationState, keyof Palette> = {
  *
  * @example
  * ```ts
- * console.log(statusTable(await migrator.status(), "pglite:memory", palette(false)));
+ * console.log(statusTable(await migrator.status(), "pglite:memory", palette(undefined)));
  * ```
  */
 export function statusTable(report: StatusReport, database: string, c: Palette): string {
+  const late = new Set(outOfOrder(report.migrations));
   const header = ["VERSION", "DESCRIPTION", "STATE", "APPLIED AT"];
   const rows = report.migrations.map((m) => [
     m.version,
     m.description,
-    m.state,
+    late.has(m.version) ? `${m.state} (out of order)` : m.state,
     m.appliedAt ? m.appliedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "-",
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stringWidth(r[i]))));
   const line = (cells: string[], color?: (cell: string, i: number) => string) =>
     cells.map((cell, i) => {
-      const padded = i === cells.length - 1 ? cell : cell.padEnd(widths[i]);
+      const padded = i === cells.length - 1 ? cell : cell + " ".repeat(Math.max(0, widths[i] - stringWidth(cell)));
       return color ? color(padded, i) : padded;
     }).join("  ").trimEnd();
   const out = [`${c.dim("database:")} ${database}   ${c.dim("table:")} ${report.table}`, "", c.bold(line(header))];
@@ -110,7 +72,8 @@ export function statusTable(report: StatusReport, database: string, c: Palette):
   const problems = report.migrations.filter((m) => m.state !== "applied" && m.state !== "pending");
   const summary = `current version: ${report.current ?? "none"}, ${report.pending} pending` +
     (problems.length > 0 ? `, ${problems.length} needing attention (${problems.map((p) => `${p.version} ${p.state}`).join(", ")})` : "");
-  out.push(report.pending > 0 || problems.length > 0 ? c.yellow(summary) : c.green(summary));
+  const lateNote = late.size > 0 ? `; out of order (below applied ${report.current}): ${[...late].join(", ")}` : "";
+  out.push(report.pending > 0 || problems.length > 0 ? c.yellow(summary + lateNote) : c.green(summary));
   return out.join("\n");
 }
 
@@ -119,7 +82,7 @@ export function statusTable(report: StatusReport, database: string, c: Palette):
  *
  * @example
  * ```ts
- * console.log(planText(await migrator.plan(), palette(false)));
+ * console.log(planText(await migrator.plan(), palette(undefined)));
  * ```
  */
 export function planText(plan: MigrationPlan, c: Palette): string {
@@ -134,4 +97,24 @@ export function planText(plan: MigrationPlan, c: Palette): string {
   }
   if (plan.missing.length > 0) out.push(c.yellow(`applied but missing from the migrations: ${plan.missing.join(", ")}`));
   return out.join("\n");
+}
+
+/**
+ * Pending versions lower than the highest version already run (out of order, common after merging branches):
+ * `up` applies them with a warning, `--strict` refuses.
+ *
+ * @example
+ * ```ts
+ * outOfOrder((await migrator.status()).migrations); // ["004"] when 005 is applied and 004 is not
+ * ```
+ */
+export function outOfOrder(entries: readonly StatusEntry[], to?: string): string[] {
+  let highest = -1;
+  entries.forEach((e, i) => {
+    if (e.state !== "pending") highest = i;
+  });
+  return entries
+    .slice(0, Math.max(0, highest))
+    .filter((e) => e.state === "pending" && (to === undefined || !/^\d+$/.test(to) || BigInt(e.version) <= BigInt(to)))
+    .map((e) => e.version);
 }

@@ -33,7 +33,8 @@ export type ErrorCode =
   | "VERIFY_FAILED"
   | "VERSION_TABLE"
   | "PERMISSION_DENIED"
-  | "SQUASHED_PARTIAL";
+  | "SQUASHED_PARTIAL"
+  | "OUT_OF_ORDER";
 
 /**
  * Base class of every error this package throws.

@@ -1,0 +1,29 @@
+/**
+ * Options drift, dump, squash and `up --dump-schema` share: the version table, a scratch server, the lock wait.
+ * @module
+ */
+import type { CommandContext } from "../context.ts";
+import { urlSecrets } from "../resolve-db.ts";
+import { durationOption } from "../session.ts";
+
+/** What the schema commands pass on to src/cli/{drift,dump,squash}.ts. */
+export interface SchemaOptions {
+  table?: string;
+  schema?: string;
+  scratch?: string;
+  lockTimeoutMs?: number;
+}
+
+/**
+ * The shared options of a schema command; a `--scratch` URL's password joins the secrets to mask.
+ *
+ * @example
+ * ```ts
+ * await driftCommand(db, migrations, { ...schemaOptions(ctx), label, ignore });
+ * ```
+ */
+export function schemaOptions(ctx: CommandContext): SchemaOptions {
+  const scratch = ctx.string("scratch");
+  if (scratch !== undefined) ctx.out.secrets.push(...urlSecrets(scratch));
+  return { table: ctx.string("table"), schema: ctx.string("schema"), scratch, lockTimeoutMs: durationOption(ctx, "lock-timeout") };
+}
