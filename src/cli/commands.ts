@@ -174,6 +174,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "database (--from live, the default when a database is named) or of a replay of the migrations (--from files).",
     options: [
       { name: "out", value: "FILE", help: "write to FILE instead of stdout" },
+      { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
       { name: "from", value: "live|files", help: "the live database, or a replay of the migrations" },
     ],
     examples: ["orchwf-migrate dump --db postgres://app@db/app --out schema.sql", "orchwf-migrate dump --from files --dir ./migrations"],
@@ -188,6 +189,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { ...TO, help: "the last version to squash; the baseline keeps this version" },
       { name: "out", value: "DIR", help: "write the squashed set into this new directory instead of changing --dir" },
+      { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
     ],
     examples: ["orchwf-migrate squash --to 050 --dir ./migrations --out ./migrations-squashed"],
     load: () => import("./commands/squash.ts"),

@@ -23,7 +23,8 @@ export interface SchemaOptions {
  * ```
  */
 export function schemaOptions(ctx: CommandContext): SchemaOptions {
-  const scratch = ctx.string("scratch");
+  // drift, dump and squash replay migrations and may do it on a scratch server; up --dump-schema replays nothing.
+  const scratch = ctx.spec.options.some((o) => o.name === "scratch") ? ctx.string("scratch") : undefined;
   if (scratch !== undefined) ctx.out.secrets.push(...urlSecrets(scratch));
   return { table: ctx.string("table"), schema: ctx.string("schema"), scratch, lockTimeoutMs: durationOption(ctx, "lock-timeout") };
 }
