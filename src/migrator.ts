@@ -4,27 +4,21 @@
  */
 import { orchwfMigrations } from "./builtin.ts";
 import { Deadline, type RunOptions } from "./core/deadline.ts";
-import { type Database, toDriver } from "./drivers/detect.ts";
-import type { Driver, Queryable } from "./drivers/driver.ts";
-import { ConnectionError, locate, MigrationError, SqlError, type SqlErrorLocation } from "./core/errors.ts";
-import { type AppliedRow, History } from "./engine/history.ts";
-import { type Migration, validateMigrations, withoutTransactionWrapper } from "./core/migration.ts";
+import { MigrationError, toConnectionError } from "./core/errors.ts";
+import { type Migration, sameVersion, validateMigrations } from "./core/migration.ts";
 import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
-import { splitStatements } from "./core/split.ts";
-import { quoteIdent } from "./core/sql-text.ts";
-import { type VerifyOptions, type VerifyReport, verifyOn } from "./schema/verify.ts";
+import { type Database, toDriver } from "./drivers/detect.ts";
+import type { Driver } from "./drivers/driver.ts";
+import { type Logger, type MigrationEvent, type MigrationRun, Reporter } from "./engine/events.ts";
+import { History } from "./engine/history.ts";
+import { withMigrationLock } from "./engine/lock.ts";
+import { applyWithoutTransaction, migrationOf, refuseDirty, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
+import { applyStep, revertStep, type StepContext } from "./engine/step.ts";
+import type { VerifyOptions, VerifyReport } from "./schema/verify.ts";
 
-/** Where progress goes; `console` fits. */
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-/** Progress of a run, for a CLI or a log. */
-export type MigrationEvent =
-  | { type: "start"; direction: "up" | "down"; version: string; description: string }
-  | { type: "done"; direction: "up" | "down"; version: string; description: string; durationMs: number }
-  | { type: "warning"; message: string };
+export type { Logger, MigrationEvent, MigrationRun } from "./engine/events.ts";
+/** Kept here too: the CLI and users imported it from the Migrator before it moved to core/errors.ts. */
+export { toConnectionError } from "./core/errors.ts";
 
 /** Options of `new Migrator(db, options)`. */
 export interface MigratorOptions {
@@ -56,13 +50,6 @@ export interface RollbackOptions extends RunOptions {
   steps?: number;
   /** Roll back every applied migration above this version ("0" for all); wins over `steps`. */
   to?: string;
-}
-
-/** One migration that ran. */
-export interface MigrationRun {
-  version: string;
-  description: string;
-  durationMs: number;
 }
 
 /** What `migrate()` did. */
@@ -111,22 +98,6 @@ export interface MigrationPlan {
   missing: string[];
 }
 
-/** Between migrate() steps: since when this run waits for another run's no-transaction migration. */
-interface WaitState {
-  since?: number;
-}
-
-/** How often a run waiting for another run's no-transaction migration looks again. */
-const WAIT_POLL_MS = 200;
-
-/**
- * Makes the server notice a client that died (SIGKILL, lost network) within a second even in the middle of a
- * long statement, so it rolls back and releases the migration lock instead of finishing first (PostgreSQL 14+;
- * ignored where unsupported).
- */
-const NOTICE_DEAD_CLIENT =
-  "DO $orchwf$ BEGIN PERFORM set_config('client_connection_check_interval', '1000', true); EXCEPTION WHEN OTHERS THEN NULL; END $orchwf$";
-
 /** A table or schema name PostgreSQL keeps as it is (quoted everywhere; longer names would be cut silently). */
 function checkName(what: "table" | "schema", name: string): string {
   const bytes = typeof name === "string" ? new TextEncoder().encode(name).length : 0;
@@ -138,14 +109,6 @@ function checkName(what: "table" | "schema", name: string): string {
   }
   return name;
 }
-
-/** "001" and "1" are the same version. */
-function sameVersion(a: string, b: string): boolean {
-  return /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(a) === BigInt(b);
-}
-
-/** SQLSTATEs of "could not talk to the server at all", and driver codes of the same. */
-const CONNECTION_CODES = /^(08|28|3D000|57P0[1-3]|E[A-Z]+|CONNECT_TIMEOUT|CONNECTION_)/;
 
 /**
  * Applies, rolls back and reports migrations on one database. Every migration runs in its own transaction,
@@ -171,6 +134,7 @@ export class Migrator {
   private readonly history: History;
   private readonly lockTimeoutMs: number;
   private readonly schema?: string;
+  private readonly reporter: Reporter;
   private readonly logger?: Logger;
   private readonly onEvent?: (event: MigrationEvent) => void;
 
@@ -186,6 +150,7 @@ export class Migrator {
     this.lockTimeoutMs = lockTimeoutMs;
     this.logger = options.logger;
     this.onEvent = options.onEvent;
+    this.reporter = new Reporter(options.logger, options.onEvent);
   }
 
   /**
@@ -201,23 +166,33 @@ export class Migrator {
     const deadline = new Deadline(options);
     try {
       if (options.to !== undefined) pendingMigrations(this.migrations, [], options.to); // a bad `to` touches nothing
-      const applied: MigrationRun[] = [];
-      await this.prepare(deadline);
+      const ctx = await this.prepare(deadline);
       const plan = await this.plan({ to: options.to });
       if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
       for (const version of plan.missing) {
-        this.warn(`version ${version} is recorded as applied in ${this.history.qualified} but has no migration file`);
+        this.reporter.warn(`version ${version} is recorded as applied in ${ctx.history.qualified} but has no migration file`);
       }
-      const waiting: WaitState = {};
-      for (;;) {
-        deadline.check();
-        const step = await this.applyNext(options.to, deadline, waiting);
-        if (step === undefined) break;
-        if (step !== "again") applied.push(step);
-      }
-      return { applied };
+      return { applied: await this.applyLoop(ctx, deadline, { to: options.to }) };
     } finally {
       deadline.dispose();
+    }
+  }
+
+  /** plan -> lock -> step -> record, one migration per transaction, until nothing (of `only`) is pending. */
+  private async applyLoop(ctx: StepContext, deadline: Deadline, options: { to?: string; only?: string }): Promise<MigrationRun[]> {
+    const applied: MigrationRun[] = [];
+    const waiting: WaitState = {};
+    for (;;) {
+      deadline.check();
+      const outcome = await applyStep(ctx, deadline, options);
+      if (outcome.kind === "done") return applied;
+      if (outcome.kind === "busy") {
+        await waitForRunning(ctx, deadline, outcome.row, waiting);
+        continue;
+      }
+      waiting.since = undefined;
+      if (outcome.kind === "claimed") applied.push(await applyWithoutTransaction(ctx, deadline, outcome.migration));
+      else applied.push(this.reporter.done("up", outcome.migration, outcome.durationMs));
     }
   }
 
@@ -236,15 +211,19 @@ export class Migrator {
     const deadline = new Deadline(options);
     try {
       rollbackTargets(this.migrations, [], options); // a bad `to` touches nothing
-      await this.prepare(deadline);
-      const rows = await this.history.readExisting(this.driver);
-      this.refuseDirty(rows);
-      const targets = rollbackTargets(this.migrations, rows, options);
+      const ctx = await this.prepare(deadline);
+      const rows = await this.connected(() => ctx.history.readExisting(this.driver));
+      refuseDirty(ctx, rows);
       const rolledBack: MigrationRun[] = [];
-      for (const target of targets) {
+      for (const target of rollbackTargets(this.migrations, rows, options)) {
         deadline.check();
-        const run = await this.revert(target, deadline);
-        if (run) rolledBack.push(run);
+        if (target.transaction === false) {
+          const run = await revertWithoutTransaction(ctx, deadline, target);
+          if (run) rolledBack.push(run);
+          continue;
+        }
+        const ms = await revertStep(ctx, deadline, target);
+        if (ms !== undefined) rolledBack.push(this.reporter.done("down", target, ms));
       }
       return { rolledBack };
     } finally {
@@ -270,24 +249,25 @@ export class Migrator {
     }
     const deadline = new Deadline(options);
     try {
-      await this.prepare(deadline);
-      await this.locked(deadline, async (tx) => {
-        const rows = await this.history.readExisting(tx);
+      const ctx = await this.prepare(deadline);
+      const history = ctx.history;
+      await withMigrationLock(ctx, deadline, async (tx) => {
+        const rows = await history.readExisting(tx);
         const row = /^\d+$/.test(version) ? rows.find((r) => sameVersion(r.version, version)) : undefined;
         if (!row) {
-          throw new MigrationError("UNKNOWN_VERSION", `version ${JSON.stringify(version)} is not recorded in ${this.history.qualified}; nothing to resolve`, {
+          throw new MigrationError("UNKNOWN_VERSION", `version ${JSON.stringify(version)} is not recorded in ${history.qualified}; nothing to resolve`, {
             version,
           });
         }
         if (!row.dirty) {
-          throw new MigrationError("USAGE", `migration ${row.version} is not marked failed in ${this.history.qualified}; nothing to resolve`, {
+          throw new MigrationError("USAGE", `migration ${row.version} is not marked failed in ${history.qualified}; nothing to resolve`, {
             version: row.version,
           });
         }
-        if (outcome === "rolled-back") await this.history.remove(tx, row.version);
-        else await this.history.resolveApplied(tx, row.version, this.migrations.find((m) => sameVersion(m.version, version)));
+        if (outcome === "rolled-back") await history.remove(tx, row.version);
+        else await history.resolveApplied(tx, row.version, migrationOf(ctx, version));
       });
-      this.logger?.info(`resolved ${version} as ${outcome}`);
+      this.reporter.info(`resolved ${version} as ${outcome}`);
     } finally {
       deadline.dispose();
     }
@@ -334,17 +314,17 @@ export class Migrator {
     pendingMigrations(this.migrations, [], options.to); // an unknown `to` is refused before anything is written
     let marked: Migration[];
     try {
-      await this.prepare(deadline);
+      const ctx = await this.prepare(deadline);
       // Under the migration lock every run takes, so a concurrent run never records or applies a version twice.
-      marked = await this.locked(deadline, async (tx) => {
-        const pending = pendingMigrations(this.migrations, await this.history.readExisting(tx), options.to);
-        for (const m of pending) await this.history.recordBaseline(tx, m);
+      marked = await withMigrationLock(ctx, deadline, async (tx) => {
+        const pending = pendingMigrations(this.migrations, await ctx.history.readExisting(tx), options.to);
+        for (const m of pending) await ctx.history.recordBaseline(tx, m);
         return pending;
       });
     } finally {
       deadline.dispose();
     }
-    for (const m of marked) this.logger?.info(`baselined ${m.version} ${m.description} (recorded as applied, not run)`);
+    for (const m of marked) this.reporter.info(`baselined ${m.version} ${m.description} (recorded as applied, not run)`);
     return { baselined: marked.map((m) => ({ version: m.version, description: m.description })) };
   }
 
@@ -380,7 +360,9 @@ export class Migrator {
    * const report = await new Migrator(scratchSql, { migrations }).verify();
    * ```
    */
-  verify(options: Pick<VerifyOptions, "force" | "schemas" | "onVersion"> = {}): Promise<VerifyReport> {
+  async verify(options: Pick<VerifyOptions, "force" | "schemas" | "onVersion"> = {}): Promise<VerifyReport> {
+    // Loaded on demand: verify depends on the Migrator, not the other way round.
+    const { verifyOn } = await import("./schema/verify.ts");
     return verifyOn(this.driver, this.migrations, {
       ...options,
       table: this.history.table,
@@ -392,296 +374,30 @@ export class Migrator {
   }
 
   /** Makes sure the version table exists with our columns; the first connection errors surface here. */
-  private async prepare(deadline: Deadline): Promise<void> {
+  private async prepare(deadline: Deadline): Promise<StepContext> {
     deadline.check();
-    if (await this.connected(() => deadline.race(this.history.isReady(this.driver)))) return;
-    await this.locked(deadline, (tx) => this.history.ensure(tx));
-  }
-
-  /**
-   * Runs `fn` in a transaction that holds the migration lock. READ COMMITTED, so that the history read after the
-   * lock sees what the previous holder committed; limits are SET LOCAL, so they never leak into a pooled
-   * connection (PgBouncer). When the run must stop, a server statement is cancelled and the transaction rolls back
-   * before this returns.
-   */
-  private async locked<T>(deadline: Deadline, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const cancels: Promise<unknown>[] = [];
-    try {
-      return await this.driver.transaction(async (tx) => {
-        const remaining = deadline.remainingMs();
-        const settings = [
-          "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-          `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`,
-        ];
-        if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
-        if (this.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
-        if (!this.driver.embedded) settings.push(NOTICE_DEAD_CLIENT);
-        await deadline.race(tx.exec(settings.join(";\n")));
-        const { stopCancelling, locked } = await this.cancelOnStop(tx, deadline, cancels);
-        try {
-          try {
-            if (!locked) await deadline.race(tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.history.lockKey]));
-          } catch (err) {
-            throw this.lockError(err, deadline);
-          }
-          return await fn(tx);
-        } finally {
-          stopCancelling();
-        }
-      });
-    } finally {
-      // Not inside the transaction: with a one-connection pool the cancel needs the connection it frees.
-      await Promise.all(cancels);
-    }
-  }
-
-  /**
-   * On a server, cancels this transaction's running statement when the run must stop (signal or timeout). The
-   * cancel names the backend *and* its transaction start, so arriving late it cannot hit the next user of that
-   * pooled connection.
-   */
-  private async cancelOnStop(
-    tx: Queryable,
-    deadline: Deadline,
-    cancels: Promise<unknown>[],
-  ): Promise<{ stopCancelling: () => void; locked: boolean }> {
-    if (this.driver.embedded) return { stopCancelling: () => {}, locked: false }; // PGlite: one statement at a time, nothing to cancel
-    // The same round trip tries the migration lock: uncontended (the usual case), the blocking wait is skipped.
-    const [{ pid, started, locked }] = await deadline.race(
-      tx.query<{ pid: number; started: string; locked: boolean }>(
-        "SELECT pg_backend_pid() AS pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS started, pg_try_advisory_xact_lock($1::bigint) AS locked",
-        [this.history.lockKey],
-      ),
-    );
-    const stopCancelling = deadline.onStop(() => {
-      cancels.push(
-        this.driver.query(
-          "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND (extract(epoch FROM xact_start) * 1000000)::bigint = $2::bigint",
-          [pid, started],
-        ).catch(() => {}),
-      );
-    });
-    return { stopCancelling, locked: locked === true };
-  }
-
-  /** One locked transaction: re-read the table, apply the lowest pending version, record it. */
-  private async applyNext(
-    to: string | undefined,
-    deadline: Deadline,
-    waiting: WaitState,
-  ): Promise<MigrationRun | "again" | undefined> {
-    const outcome = await this.locked(deadline, async (tx) => {
-      let rows: { version: string; dirty: boolean }[] = await this.history.readVersions(tx); // fresh, only what the plan needs
-      if (rows.some((r) => r.dirty)) { // rare: read the whole rows, again, for the wait's details
-        const full = await this.history.readExisting(tx);
-        const busy = full.find((r) => r.dirty);
-        if (busy) return { busy };
-        rows = full;
-      }
-      const pending = pendingMigrations(this.migrations, rows, to);
-      const next = pending[0];
-      if (!next) return {};
-      if (next.transaction === false) {
-        await this.history.claim(tx, next); // committed now: others wait for this row, on any connection
-        return { next, claimed: true };
-      }
-      // Only the run's last commit waits for the WAL flush; it flushes the earlier ones too (see README, Benchmarks).
-      const flush = pending.length > 1 ? ";\nSET LOCAL synchronous_commit = off" : "";
-      const durationMs = await this.run(tx, next, "up", deadline, this.history.recordStatement(next) + flush);
-      return { next, durationMs };
-    });
-    if (outcome.busy) {
-      await this.waitForRunning(outcome.busy, deadline, waiting);
-      return "again";
-    }
-    waiting.since = undefined;
-    if (!outcome.next) return undefined;
-    if (outcome.claimed) return this.applyWithoutTransaction(outcome.next, deadline);
-    return this.done("up", outcome.next, outcome.durationMs!);
-  }
-
-  /**
-   * Another run is applying a no-transaction migration (a dirty row without an execution time): wait for it,
-   * polling, at most `lockTimeoutMs`. A row that failed part way (it has an execution time) is refused at once.
-   */
-  private async waitForRunning(row: AppliedRow, deadline: Deadline, waiting: WaitState): Promise<void> {
-    if (row.executionMs !== null) throw this.dirtyError(row);
-    waiting.since ??= Date.now();
-    if (Date.now() - waiting.since >= this.lockTimeoutMs) {
-      const since = row.appliedAt ? ` since ${row.appliedAt.toISOString()}` : "";
-      throw new MigrationError(
-        "DIRTY",
-        `migration ${row.version} has been running outside a transaction${since} and did not finish within ${this.lockTimeoutMs} ms (lockTimeoutMs). If no other run is applying it, its run died part way: check the database, finish or undo ${this.fileOf(row.version)} by hand, then call migrator.resolve("${row.version}", "applied") or migrator.resolve("${row.version}", "rolled-back")`,
-        { version: row.version, file: this.migrationOf(row.version)?.source?.up },
-      );
-    }
-    await deadline.sleep(WAIT_POLL_MS);
-  }
-
-  /** Rolls back one version in a locked transaction, if it is still applied. */
-  private async revert(target: Migration, deadline: Deadline): Promise<MigrationRun | undefined> {
-    if (target.transaction === false) return this.revertWithoutTransaction(target, deadline);
-    const durationMs = await this.locked(deadline, async (tx) => {
-      const rows = await this.history.readExisting(tx);
-      this.refuseDirty(rows);
-      const row = rows.find((r) => sameVersion(r.version, target.version));
-      if (!row) return undefined; // another runner did it
-      const ms = await this.run(tx, target, "down", deadline);
-      await this.history.remove(tx, row.version);
-      return ms;
-    });
-    return durationMs === undefined ? undefined : this.done("down", target, durationMs);
-  }
-
-  /**
-   * A claimed `-- orchwf:no-transaction` migration: each statement alone. On success the row becomes clean; if
-   * the first statement fails (nothing changed) the claim is withdrawn; if a later one fails (or the run stops
-   * while a statement runs) the row stays dirty with an execution time: `failed`, refused until resolved.
-   */
-  private async applyWithoutTransaction(m: Migration, deadline: Deadline): Promise<MigrationRun> {
-    const started = performance.now();
-    const failure = await this.runStatements(m, "up", deadline);
-    const ms = performance.now() - started;
-    const bookkeeping = new Deadline(); // the outcome is recorded even when the run was stopped
-    if (!failure) {
-      await this.locked(bookkeeping, (tx) => this.history.settle(tx, m.version, ms));
-      return this.done("up", m, ms);
-    }
-    await this.locked(bookkeeping, (tx) =>
-      failure.partial ? this.history.settle(tx, m.version, ms, true) : this.history.remove(tx, m.version)
-    );
-    throw failure.error;
-  }
-
-  private async revertWithoutTransaction(m: Migration, deadline: Deadline): Promise<MigrationRun | undefined> {
-    const row = await this.locked(deadline, async (tx) => {
-      const rows = await this.history.readExisting(tx);
-      this.refuseDirty(rows);
-      const found = rows.find((r) => sameVersion(r.version, m.version));
-      if (found) await this.history.claimForRollback(tx, found.version);
-      return found;
-    });
-    if (!row) return undefined;
-    const started = performance.now();
-    const failure = await this.runStatements(m, "down", deadline);
-    const ms = performance.now() - started;
-    const bookkeeping = new Deadline();
-    if (!failure) {
-      await this.locked(bookkeeping, (tx) => this.history.remove(tx, row.version));
-      return this.done("down", m, ms);
-    }
-    await this.locked(bookkeeping, (tx) =>
-      this.history.settle(tx, row.version, failure.partial ? ms : row.executionMs ?? 0, failure.partial)
-    );
-    throw failure.error;
-  }
-
-  /** Runs one direction of a migration in the current transaction; returns its duration. */
-  private async run(tx: Queryable, m: Migration, direction: "up" | "down", deadline: Deadline, then?: string): Promise<number> {
-    this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
-    const script = direction === "up" ? m.up : m.down!;
-    const started = performance.now();
-    try {
-      // `then` (the history row) goes in the same round trip, after the script: error positions are unchanged.
-      const body = withoutTransactionWrapper(script);
-      if (then !== undefined && endsOutsideQuotes(body)) await deadline.race(tx.exec(`${body}\n;\n${then}`));
-      else {
-        await deadline.race(tx.exec(body)); // an unterminated quote or comment: Postgres reports it on the script alone
-        if (then !== undefined) await deadline.race(tx.exec(then));
-      }
-      // PGlite ignores statement_timeout and cannot be interrupted: a step that ends late (or during which the
-      // signal aborted) is rolled back here.
-      if (this.driver.embedded) await deadline.catchUp();
-      deadline.check();
-    } catch (err) {
-      throw this.sqlError(err, m, direction, script, undefined, deadline);
-    }
-    return performance.now() - started;
-  }
-
-  /**
-   * Runs statements one by one outside a transaction, on one connection. Returns the failure, if any, and
-   * whether it left the migration part way (an earlier statement ran, or a stopped statement may still finish).
-   */
-  private async runStatements(
-    m: Migration,
-    direction: "up" | "down",
-    deadline: Deadline,
-  ): Promise<{ error: unknown; partial: boolean } | undefined> {
-    this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
-    const script = direction === "up" ? m.up : m.down!;
-    const statements = splitStatements(script);
-    // Errors before the first statement (no connection, SET failed) leave the migration untouched.
-    return await this.driver.session(async (conn) => {
-      if (this.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(this.schema)}`);
-      try {
-        for (let i = 0; i < statements.length; i++) {
-          if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
-          try {
-            await deadline.race(conn.exec(statements[i].text));
-          } catch (err) {
-            const stopped = err instanceof MigrationError && (err.code === "TIMEOUT" || err.code === "ABORTED");
-            // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
-            const partial = i > 0 || stopped || /\bCONCURRENTLY\b/i.test(statements[i].text);
-            const error = this.sqlError(err, m, direction, script, statements[i].offset, deadline, partial);
-            return { error, partial };
-          }
-        }
-        return undefined;
-      } finally {
-        if (this.schema !== undefined) await conn.exec("RESET search_path").catch(() => {});
-      }
-    }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
-  }
-
-  private done(direction: "up" | "down", m: Migration, durationMs: number): MigrationRun {
-    const run = { version: m.version, description: m.description, durationMs: Math.round(durationMs * 10) / 10 };
-    this.onEvent?.({ type: "done", direction, ...run });
-    this.logger?.info(`${direction === "up" ? "applied" : "rolled back"} ${m.version} ${m.description} (${run.durationMs} ms)`);
-    return run;
-  }
-
-  private warn(message: string): void {
-    this.onEvent?.({ type: "warning", message });
-    this.logger?.warn(message);
-  }
-
-  /** Refuses to run on top of a no-transaction migration that is running or failed part way. */
-  private refuseDirty(rows: readonly AppliedRow[]): void {
-    const row = rows.find((r) => r.dirty);
-    if (row) throw this.dirtyError(row);
-  }
-
-  private dirtyError(row: AppliedRow): MigrationError {
-    const v = row.version;
-    const what = row.executionMs === null
-      ? "is being applied or rolled back outside a transaction by another run (or its run died part way)"
-      : "failed part way outside a transaction: some of its statements ran, the others did not";
-    return new MigrationError(
-      "DIRTY",
-      `migration ${v} (${this.fileOf(v)}) ${what}; nothing was run. Check the database, finish or undo that migration by hand, then call migrator.resolve("${v}", "applied") if its change is now complete, or migrator.resolve("${v}", "rolled-back") if it is undone (or update ${this.history.qualified} yourself: dirty = false, or delete the row)`,
-      { version: v, file: this.migrationOf(v)?.source?.up },
-    );
-  }
-
-  private migrationOf(version: string): Migration | undefined {
-    return /^\d+$/.test(version) ? this.migrations.find((m) => sameVersion(m.version, version)) : undefined;
-  }
-
-  private fileOf(version: string): string {
-    const m = this.migrationOf(version);
-    return m?.source?.up ?? (m ? `"${m.description}"` : "no migration file has this version");
+    const ctx: StepContext = {
+      driver: this.driver,
+      history: this.history,
+      lockTimeoutMs: this.lockTimeoutMs,
+      schema: this.schema,
+      migrations: this.migrations,
+      reporter: this.reporter,
+    };
+    if (await this.connected(() => deadline.race(this.history.isReady(this.driver)))) return ctx;
+    await withMigrationLock(ctx, deadline, (tx) => this.history.ensure(tx));
+    return ctx;
   }
 
   private driftError(versions: string[]): MigrationError {
     const files = versions.map((v) => {
-      const m = this.migrationOf(v);
+      const m = migrationOf(this, v);
       return m?.source?.up ? `${v} (${m.source.up})` : v;
     });
     return new MigrationError(
       "CHECKSUM_MISMATCH",
       `applied migration${versions.length > 1 ? "s" : ""} ${files.join(", ")} changed since ${versions.length > 1 ? "they were" : "it was"} applied; restore the original SQL and put the change into a new migration (or pass allowDrift / --allow-drift to accept it)`,
-      { version: versions[0], file: this.migrationOf(versions[0])?.source?.up },
+      { version: versions[0], file: migrationOf(this, versions[0])?.source?.up },
     );
   }
 
@@ -693,114 +409,4 @@ export class Migrator {
       throw toConnectionError(err) ?? err;
     }
   }
-
-  private lockError(err: unknown, deadline: Deadline): unknown {
-    const code = (err as { code?: string }).code;
-    if (code === "55P03") {
-      return new MigrationError(
-        "LOCK_TIMEOUT",
-        `could not take the migration lock on ${this.history.qualified} within ${this.lockTimeoutMs} ms: another migration run holds it`,
-        { cause: err },
-      );
-    }
-    if (code === "57014" && deadline.expired) return deadline.timeoutError(err);
-    return toConnectionError(err) ?? err;
-  }
-
-  private sqlError(
-    err: unknown,
-    m: Migration,
-    direction: "up" | "down",
-    script: string,
-    offset: number | undefined, // of the failing statement; undefined when the whole script ran at once
-    deadline: Deadline,
-    partial = false,
-  ): unknown {
-    if (err instanceof MigrationError) return err;
-    const e = err as { code?: string; message?: string; position?: string | number; where?: string };
-    if (e.code === "57014" && deadline.expired) return deadline.timeoutError(err);
-    const connection = toConnectionError(err);
-    if (connection) return connection;
-    if (typeof e.code !== "string" || !/^[0-9A-Z]{5}$/.test(e.code)) return err;
-    const file = (direction === "up" ? m.source?.up : m.source?.down) ?? `migration ${m.version} (${direction})`;
-    const position = Number(e.position);
-    const prefix = Array.from(script.slice(0, offset ?? 0)).length; // statement offset, in characters
-    const location = position > 0 ? locate(script, prefix + position) : locateRuntime(script, offset, e.where);
-    const hint = e.code === "25001" && m.transaction !== false
-      ? `; put "-- orchwf:no-transaction" at the top of ${file} to run it outside a transaction`
-      : "";
-    const note = partial
-      ? " (outside a transaction this cannot be undone: the version is marked failed; see DIRTY in the README)"
-      : "";
-    return new SqlError({
-      version: m.version,
-      file,
-      detail: `${e.message ?? String(err)}${hint}${note}`,
-      sqlState: e.code,
-      location,
-      cause: err,
-    });
-  }
-}
-
-/**
- * Where a runtime error without a position happened. In a no-transaction run the statement is known; in a whole
- * script only an error inside a DO block can be placed: Postgres names the line inside the block
- * ("PL/pgSQL function inline_code_block line 3 at RAISE"), and the block is the one that line fits.
- */
-function locateRuntime(script: string, statementOffset: number | undefined, where?: string): SqlErrorLocation | undefined {
-  const bodyLine = /inline_code_block line (\d+)(?: at ([A-Za-z]+))?/.exec(where ?? "");
-  const offset = statementOffset ?? (bodyLine ? failingDoBlock(script, Number(bodyLine[1]), bodyLine[2]) : undefined);
-  if (offset === undefined) return undefined;
-  const start = offset + leadingNoise(script.slice(offset));
-  if (!bodyLine || !/^DO\b/i.test(script.slice(start))) return locate(script, Array.from(script.slice(0, start)).length + 1);
-  const quote = script.indexOf("$", start);
-  const lines = script.split("\n");
-  const target = script.slice(0, quote === -1 ? start : quote).split("\n").length + Number(bodyLine[1]) - 1;
-  const text = lines[target - 1] ?? "";
-  const column = text.length - text.trimStart().length + 1;
-  return locate(script, Array.from(lines.slice(0, target - 1).join("\n")).length + (target > 1 ? 1 : 0) + column);
-}
-
-/** Length of the white space and comments before a statement's first word. */
-function leadingNoise(text: string): number {
-  return /^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/.exec(text)![0].length;
-}
-
-/**
- * The offset of the DO block a whole-script runtime error came from: the only one, or the only one whose body
- * line `line` exists and starts with the construct Postgres named (RAISE, PERFORM, ...). Undefined when unsure.
- */
-function failingDoBlock(script: string, line: number, construct?: string): number | undefined {
-  const blocks = splitStatements(script).filter((st) => /^DO\b/i.test(st.text.slice(leadingNoise(st.text))));
-  if (blocks.length === 1) return blocks[0].offset;
-  const fits = blocks.filter((st) => {
-    const body = st.text.slice(st.text.indexOf("$")).split("\n");
-    const text = (body[line - 1] ?? "").trim();
-    if (text === "") return false;
-    const keyword = construct?.toUpperCase();
-    return !keyword || keyword === "SQL" || keyword === "ASSIGNMENT" || text.toUpperCase().startsWith(keyword);
-  });
-  return fits.length === 1 ? fits[0].offset : undefined;
-}
-
-/** True when `script` ends outside any quote, dollar quote or block comment, so "\n;" after it ends its last statement. */
-function endsOutsideQuotes(script: string): boolean {
-  return splitStatements(`${script}\n;\nSELECT`).at(-1)?.offset === script.length + 2;
-}
-
-/**
- * A ConnectionError for errors that mean "the server could not be reached or refused us", else undefined.
- *
- * @example
- * ```ts
- * throw toConnectionError(err) ?? err;
- * ```
- */
-export function toConnectionError(err: unknown): ConnectionError | undefined {
-  if (err instanceof MigrationError) return undefined;
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code !== "string" || !CONNECTION_CODES.test(code)) return undefined;
-  const message = (err as Error).message || code;
-  return new ConnectionError(`cannot connect to the database: ${message}${message.includes(code) ? "" : ` (${code})`}`, err);
 }

@@ -23,7 +23,7 @@ export {
   SqlError,
   type SqlErrorLocation,
 } from "./core/errors.ts";
-export { type AppliedRow, History } from "./engine/history.ts";
+export { History } from "./engine/history.ts";
 export { loadMigrations } from "./sources/load.ts";
 export {
   checksum,
@@ -52,7 +52,7 @@ export {
   type StatusReport,
   toConnectionError,
 } from "./migrator.ts";
-export { type MigrationState, type StatusEntry } from "./core/plan.ts";
+export { type AppliedRow, type MigrationState, type StatusEntry } from "./core/plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./core/split.ts";
 export {

@@ -142,6 +142,31 @@ export function compareVersions(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * The one identity of a version: digits compare by number ("001" is "1"); anything else a version table may hold
+ * (written by hand or by another tool) is only itself.
+ *
+ * @example
+ * ```ts
+ * versionKey("001") === versionKey("1"); // true
+ * ```
+ */
+export function versionKey(version: string): string {
+  return /^\d+$/.test(version) ? BigInt(version).toString() : `\0${version}`;
+}
+
+/**
+ * True when `a` and `b` are the same version ("001" and "1" are).
+ *
+ * @example
+ * ```ts
+ * sameVersion("001", "1"); // true
+ * ```
+ */
+export function sameVersion(a: string, b: string): boolean {
+  return versionKey(a) === versionKey(b);
+}
+
 /** Statements that would end the migration's transaction (and its lock) early. `END` alone is left out: it also
  * closes `BEGIN ATOMIC` function bodies, which the splitter does not understand. */
 const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|rollback(?!\s+to\b)|abort|end\s+(work|transaction)\b)/i;
@@ -235,7 +260,7 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
       withoutTransactionWrapper(m.up, m.source?.up ?? `migration ${m.version} (up)`);
       if (m.down !== undefined) withoutTransactionWrapper(m.down, m.source?.down ?? `migration ${m.version} (down)`);
     }
-    const key = BigInt(m.version).toString();
+    const key = versionKey(m.version);
     const twin = seen.get(key);
     if (twin) {
       const a = twin.source?.up ?? `version ${twin.version}`;

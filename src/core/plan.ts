@@ -4,8 +4,22 @@
  * @module
  */
 import { MigrationError } from "./errors.ts";
-import type { AppliedRow } from "../engine/history.ts";
-import { checksum, compareVersions, type Migration } from "./migration.ts";
+import { checksum, compareVersions, type Migration, versionKey } from "./migration.ts";
+
+/** One row of the version table. */
+export interface AppliedRow {
+  version: string;
+  description: string | null;
+  /** Null for rows written by the Go package, which kept no checksum: accepted as they are. */
+  checksum: string | null;
+  appliedAt: Date | null;
+  executionMs: number | null;
+  /**
+   * A no-transaction migration is running (`executionMs` null) or failed half way (`executionMs` set):
+   * nobody may migrate on top of it until it finishes or a person resolves it.
+   */
+  dirty: boolean;
+}
 
 /** State of one version: in the table and unchanged, not yet run, changed since it ran, run but gone, failed half way. */
 export type MigrationState = "applied" | "pending" | "modified" | "missing" | "failed";
@@ -27,14 +41,11 @@ interface Joined<Row extends { version: string } = AppliedRow> {
   row?: Row;
 }
 
-/** Versions compare by number ("001" is "1"), as they are ordered. */
-const key = (version: string): string => BigInt(version).toString();
-
 function join<Row extends { version: string }>(available: readonly Migration[], applied: readonly Row[]): Joined<Row>[] {
   const byKey = new Map<string, Joined<Row>>();
-  for (const m of available) byKey.set(key(m.version), { version: m.version, migration: m });
+  for (const m of available) byKey.set(versionKey(m.version), { version: m.version, migration: m });
   for (const row of applied) {
-    const k = /^\d+$/.test(row.version) ? key(row.version) : row.version;
+    const k = versionKey(row.version);
     const j = byKey.get(k);
     if (j) j.row = row;
     else byKey.set(k, { version: row.version, row });
@@ -139,7 +150,7 @@ export function rollbackTargets(
 }
 
 function requireKnown(available: readonly Migration[], version: string): void {
-  if (!/^\d+$/.test(version) || !available.some((m) => key(m.version) === key(version))) {
+  if (!/^\d+$/.test(version) || !available.some((m) => versionKey(m.version) === versionKey(version))) {
     throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(version)}: no migration has that version`, {
       version,
     });

@@ -7,22 +7,10 @@ import { createHash } from "node:crypto";
 import type { Queryable } from "../drivers/driver.ts";
 import type { Migration } from "../core/migration.ts";
 import { checksum } from "../core/migration.ts";
-import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
+import type { AppliedRow } from "../core/plan.ts";
 
-/** One row of the version table. */
-export interface AppliedRow {
-  version: string;
-  description: string | null;
-  /** Null for rows written by the Go package, which kept no checksum: accepted as they are. */
-  checksum: string | null;
-  appliedAt: Date | null;
-  executionMs: number | null;
-  /**
-   * A no-transaction migration is running (`executionMs` null) or failed half way (`executionMs` set):
-   * nobody may migrate on top of it until it finishes or a person resolves it.
-   */
-  dirty: boolean;
-}
+export type { AppliedRow } from "../core/plan.ts";
+import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
 /** Columns this tool adds to the Go package's table, with their definitions. */
 const EXTRA_COLUMNS: Record<string, string> = {
@@ -46,9 +34,13 @@ export class History {
   /** Advisory lock key (a bigint as decimal text) shared by every runner of this table. */
   readonly lockKey: string;
 
-  constructor(readonly schema: string | undefined, readonly table: string) {
+  /**
+   * `lockSchema` is the schema as the user named it (none: the search_path decides); the lock key depends on it
+   * alone, so runs that resolved the schema and runs that did not still exclude each other.
+   */
+  constructor(readonly schema: string | undefined, readonly table: string, lockSchema: string | undefined = schema) {
     this.qualified = qualifiedName(schema, table);
-    const digest = createHash("sha256").update(`orchwf-migrate\0${schema ?? ""}\0${table}`).digest();
+    const digest = createHash("sha256").update(`orchwf-migrate\0${lockSchema ?? ""}\0${table}`).digest();
     this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
   }
 
@@ -124,14 +116,6 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
   async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean }[]> {
     const rows = await q.query<{ version: string; dirty: boolean | null }>(`SELECT version, dirty FROM ${this.qualified}`);
     return rows.map((r) => ({ version: r.version, dirty: r.dirty === true }));
-  }
-
-  /** Records `migration` as applied (or, with `dirty`, as failed half way outside a transaction). */
-  async record(q: Queryable, migration: Migration, executionMs: number, dirty = false): Promise<void> {
-    await q.query(
-      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, $4, $5)`,
-      [migration.version, migration.description, checksum(migration.up), Math.round(executionMs), dirty],
-    );
   }
 
   /**
