@@ -4,16 +4,18 @@
  */
 import { orchwfMigrations } from "./builtin.ts";
 import { Deadline, type RunOptions } from "./core/deadline.ts";
-import { MigrationError, toConnectionError } from "./core/errors.ts";
+import { MigrationError } from "./core/errors.ts";
 import { type Migration, sameVersion, validateMigrations } from "./core/migration.ts";
-import { pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
+import { type AppliedRow, pendingMigrations, rollbackTargets, type StatusEntry, statusEntries } from "./core/plan.ts";
 import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver } from "./drivers/driver.ts";
 import { type Logger, type MigrationEvent, type MigrationRun, Reporter } from "./engine/events.ts";
-import { History } from "./engine/history.ts";
+import { History, VersionSet } from "./engine/history.ts";
 import { withMigrationLock } from "./engine/lock.ts";
 import { applyWithoutTransaction, migrationOf, refuseDirty, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
-import { applyStep, revertStep, type StepContext } from "./engine/step.ts";
+import { readBaseline } from "./engine/session-state.ts";
+import { serverFailure } from "./engine/sql-error.ts";
+import { applyStep, revertStep, type StepContext, type StepMemory } from "./engine/step.ts";
 import type { VerifyOptions, VerifyReport } from "./schema/verify.ts";
 
 export type { Logger, MigrationEvent, MigrationRun } from "./engine/events.ts";
@@ -48,8 +50,22 @@ export interface MigrateOptions extends RunOptions {
 export interface RollbackOptions extends RunOptions {
   /** How many applied migrations to roll back, newest first; default 1. */
   steps?: number;
-  /** Roll back every applied migration above this version ("0" for all); wins over `steps`. */
+  /**
+   * Roll back every applied migration above this version; wins over `steps`. `"0"` rolls back all of them when no
+   * migration has version 0; a version 0 (diesel's `00000000000000_…`, `0_initial`) is a version like any other
+   * and stays: use `all` to roll it back too.
+   */
   to?: string;
+  /** Roll back every applied migration, version 0 included (the CLI's `down --all`); wins over `to` and `steps`. */
+  all?: boolean;
+}
+
+/** What `redo()` did. */
+export interface RedoResult {
+  /** The migration rolled back (empty when none was applied). */
+  rolledBack: MigrationRun[];
+  /** The same migration applied again (and nothing else). */
+  applied: MigrationRun[];
 }
 
 /** What `migrate()` did. */
@@ -167,24 +183,33 @@ export class Migrator {
     try {
       if (options.to !== undefined) pendingMigrations(this.migrations, [], options.to); // a bad `to` touches nothing
       const ctx = await this.prepare(deadline);
-      const plan = await this.plan({ to: options.to });
+      const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.read(this.driver));
+      const plan = this.planOf(rows, options.to);
       if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
       for (const version of plan.missing) {
         this.reporter.warn(`version ${version} is recorded as applied in ${ctx.history.qualified} but has no migration file`);
       }
-      return { applied: await this.applyLoop(ctx, deadline, { to: options.to }) };
+      // The first step checks the table still holds what was just read (count + digest) instead of reading it again.
+      const known = rows.some((r) => r.dirty) ? undefined : VersionSet.of(rows.map((r) => r.version));
+      return { applied: await this.applyLoop(ctx, deadline, { to: options.to }, known) };
     } finally {
       deadline.dispose();
     }
   }
 
   /** plan -> lock -> step -> record, one migration per transaction, until nothing (of `only`) is pending. */
-  private async applyLoop(ctx: StepContext, deadline: Deadline, options: { to?: string; only?: string }): Promise<MigrationRun[]> {
+  private async applyLoop(
+    ctx: StepContext,
+    deadline: Deadline,
+    options: { to?: string; only?: string },
+    known?: VersionSet,
+  ): Promise<MigrationRun[]> {
     const applied: MigrationRun[] = [];
     const waiting: WaitState = {};
+    const memory: StepMemory = { known };
     for (;;) {
       deadline.check();
-      const outcome = await applyStep(ctx, deadline, options);
+      const outcome = await applyStep(ctx, deadline, options, memory);
       if (outcome.kind === "done") return applied;
       if (outcome.kind === "busy") {
         await waitForRunning(ctx, deadline, outcome.row, waiting);
@@ -204,7 +229,7 @@ export class Migrator {
    * ```ts
    * await migrator.rollback();               // the newest one
    * await migrator.rollback({ steps: 3 });
-   * await migrator.rollback({ to: "0" });    // all of them
+   * await migrator.rollback({ all: true });  // all of them, version 0 included
    * ```
    */
   async rollback(options: RollbackOptions = {}): Promise<RollbackResult> {
@@ -212,7 +237,7 @@ export class Migrator {
     try {
       rollbackTargets(this.migrations, [], options); // a bad `to` touches nothing
       const ctx = await this.prepare(deadline);
-      const rows = await this.connected(() => ctx.history.readExisting(this.driver));
+      const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.readExisting(this.driver));
       refuseDirty(ctx, rows);
       const rolledBack: MigrationRun[] = [];
       for (const target of rollbackTargets(this.migrations, rows, options)) {
@@ -226,6 +251,28 @@ export class Migrator {
         if (ms !== undefined) rolledBack.push(this.reporter.done("down", target, ms));
       }
       return { rolledBack };
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /**
+   * Rolls back the newest applied migration and applies that same migration again, and nothing else: a lower
+   * version that is still pending stays pending (the CLI's `redo`).
+   *
+   * @example
+   * ```ts
+   * const { rolledBack, applied } = await migrator.redo({ timeoutMs: 30_000 });
+   * ```
+   */
+  async redo(options: RunOptions = {}): Promise<RedoResult> {
+    const deadline = new Deadline(options);
+    try {
+      const { rolledBack } = await this.rollback({ steps: 1, signal: options.signal, timeoutMs: deadline.remainingMs() });
+      if (rolledBack.length === 0) return { rolledBack, applied: [] };
+      const ctx = await this.prepare(deadline);
+      const applied = await this.applyLoop(ctx, deadline, { only: rolledBack[0].version });
+      return { rolledBack, applied };
     } finally {
       deadline.dispose();
     }
@@ -282,7 +329,7 @@ export class Migrator {
    * ```
    */
   async status(): Promise<StatusReport> {
-    const rows = await this.connected(() => this.history.read(this.driver));
+    const rows = await this.connected(`reading ${this.history.qualified}`, () => this.history.read(this.driver));
     const migrations = statusEntries(this.migrations, rows);
     const done = migrations.filter((m) => m.state !== "pending");
     return {
@@ -337,10 +384,13 @@ export class Migrator {
    * ```
    */
   async plan(options: { to?: string } = {}): Promise<MigrationPlan> {
-    const rows = await this.connected(() => this.history.read(this.driver));
+    return this.planOf(await this.connected(`reading ${this.history.qualified}`, () => this.history.read(this.driver)), options.to);
+  }
+
+  private planOf(rows: AppliedRow[], to?: string): MigrationPlan {
     const entries = statusEntries(this.migrations, rows);
     return {
-      pending: pendingMigrations(this.migrations, rows, options.to).map((m) => ({
+      pending: pendingMigrations(this.migrations, rows, to).map((m) => ({
         version: m.version,
         description: m.description,
         transaction: m.transaction !== false,
@@ -373,19 +423,34 @@ export class Migrator {
     });
   }
 
-  /** Makes sure the version table exists with our columns; the first connection errors surface here. */
+  /**
+   * Makes sure the version table exists with our columns, and fixes what every step relies on: the table's
+   * schema (our statements never follow a search_path a migration changed) and the session state each migration
+   * starts with. The first connection errors surface here.
+   */
   private async prepare(deadline: Deadline): Promise<StepContext> {
     deadline.check();
+    const [{ located, ready }, baseline] = await this.connected(
+      `reading ${this.history.qualified}`,
+      () => deadline.race(Promise.all([this.history.locate(this.driver), readBaseline(this.driver)])),
+    );
     const ctx: StepContext = {
       driver: this.driver,
-      history: this.history,
+      history: located,
       lockTimeoutMs: this.lockTimeoutMs,
       schema: this.schema,
       migrations: this.migrations,
       reporter: this.reporter,
+      baseline,
     };
-    if (await this.connected(() => deadline.race(this.history.isReady(this.driver)))) return ctx;
-    await withMigrationLock(ctx, deadline, (tx) => this.history.ensure(tx));
+    if (ready) return ctx;
+    await withMigrationLock(ctx, deadline, async (tx) => {
+      try {
+        await located.ensure(tx);
+      } catch (err) {
+        throw serverFailure(err, `creating the version table ${located.qualified}`);
+      }
+    });
     return ctx;
   }
 
@@ -401,12 +466,12 @@ export class Migrator {
     );
   }
 
-  /** Runs `fn`, turning "cannot reach the database" into a ConnectionError. */
-  private async connected<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` (which does `what`), turning server failures into coded errors (CONNECTION_FAILED, ...). */
+  private async connected<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw toConnectionError(err) ?? err;
+      throw serverFailure(err, what);
     }
   }
 }

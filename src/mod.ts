@@ -48,6 +48,7 @@ export {
   Migrator,
   type MigratorOptions,
   type RollbackOptions,
+  type RedoResult,
   type RollbackResult,
   type StatusReport,
   toConnectionError,

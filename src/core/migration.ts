@@ -222,6 +222,39 @@ export function withoutTransactionWrapper(script: string, file = "migration"): s
   return out;
 }
 
+/** `COPY ... FROM STDIN` / `TO STDOUT`: data that only a psql-like client streams (none is sent here). */
+const COPY_STDIO = /^copy\b[\s\S]*\b(from\s+stdin|to\s+stdout)\b/i;
+
+/**
+ * Refuses, before anything runs, SQL no server can run as a migration: a NUL character (the wire protocol cannot
+ * carry it) and COPY from the client's stdin or to its stdout (psql streams that data; a migration has none, and
+ * the server would wait for it).
+ */
+function refuseUnrunnable(sql: string, version: string, file: string): void {
+  const nul = sql.indexOf("\0");
+  if (nul !== -1) {
+    const line = sql.slice(0, nul).split("\n").length;
+    throw new MigrationError(
+      "INVALID_MIGRATION",
+      `${file}:${line}: the file contains a NUL character (byte 0), which PostgreSQL cannot receive; remove it (is the file binary, or saved as UTF-16?)`,
+      { version, file },
+    );
+  }
+  if (!/copy/i.test(sql)) return;
+  for (const st of splitStatements(sql)) {
+    const head = statementHead(st.text);
+    const copy = COPY_STDIO.exec(head);
+    if (!copy) continue;
+    const start = st.offset + st.text.length - head.length;
+    const line = sql.slice(0, start).split("\n").length;
+    throw new MigrationError(
+      "INVALID_MIGRATION",
+      `${file}:${line}: "COPY ... ${copy[1].replace(/\s+/g, " ").toUpperCase()}" needs a client that streams the data (psql); a migration cannot: load the rows with INSERT (or COPY from a file on the server)`,
+      { version, file },
+    );
+  }
+}
+
 /**
  * Checks a migration list (digits-only versions, no duplicates, SQL present) and returns it
  * sorted by version. Throws `MigrationError` with code `INVALID_MIGRATION` or `DUPLICATE_VERSION`.
@@ -256,6 +289,8 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
         { version: m.version, file: m.source?.down },
       );
     }
+    refuseUnrunnable(m.up, m.version, m.source?.up ?? `migration ${m.version} (up)`);
+    if (m.down !== undefined) refuseUnrunnable(m.down, m.version, m.source?.down ?? `migration ${m.version} (down)`);
     if (m.transaction !== false) {
       withoutTransactionWrapper(m.up, m.source?.up ?? `migration ${m.version} (up)`);
       if (m.down !== undefined) withoutTransactionWrapper(m.down, m.source?.down ?? `migration ${m.version} (down)`);

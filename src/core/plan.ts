@@ -108,7 +108,8 @@ export function pendingMigrations(
 }
 
 /**
- * Applied versions to roll back, highest first: `steps` of them, or all above `to` ("0" for all).
+ * Applied versions to roll back, highest first: every one with `all` (version 0 included), else all above `to`
+ * (`to: "0"` keeps a version 0; without one it means all), else the newest `steps` (default 1).
  * Refuses up front (nothing is run) when one of them has no down script or no file.
  *
  * @example
@@ -119,14 +120,16 @@ export function pendingMigrations(
 export function rollbackTargets(
   available: readonly Migration[],
   applied: readonly AppliedRow[],
-  options: { steps?: number; to?: string },
+  options: { steps?: number; to?: string; all?: boolean },
 ): Migration[] {
-  if (options.to !== undefined && options.to !== "0") requireKnown(available, options.to);
+  if (options.to !== undefined && !options.all && !/^0+$/.test(options.to)) requireKnown(available, options.to);
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) {
     throw new MigrationError("USAGE", `rollback steps must be a whole number of at least 1, not ${String(options.steps)}`);
   }
   const done = join(available, applied).filter((j) => j.row).reverse();
-  const chosen = options.to !== undefined
+  const chosen = options.all
+    ? done
+    : options.to !== undefined
     ? done.filter((j) => compareLoose(j.version, options.to!) > 0)
     : done.slice(0, options.steps ?? 1);
   return chosen.map((j) => {

@@ -19,6 +19,48 @@ const EXTRA_COLUMNS: Record<string, string> = {
   dirty: "BOOLEAN NOT NULL DEFAULT false",
 };
 
+/** A version's hash on the server: the first 60 bits of its MD5, as a bigint. `VersionSet` computes the same. */
+const VERSION_HASH_SQL = "('x' || left(md5(version), 15))::bit(60)::bigint";
+
+/**
+ * The versions a run believes the table holds, with an order-independent digest (the sum of each version's
+ * 60-bit MD5 prefix) that the server can compare without sending the versions back.
+ *
+ * @example
+ * ```ts
+ * const known = VersionSet.of(["001", "002"]).with("003");
+ * known.size; // 3
+ * ```
+ */
+export class VersionSet {
+  private constructor(readonly versions: readonly string[], private readonly sum: bigint) {}
+
+  /** The set of `versions` (as the table spells them). */
+  static of(versions: readonly string[]): VersionSet {
+    return new VersionSet([...versions], versions.reduce((sum, v) => sum + versionHash(v), 0n));
+  }
+
+  /** This set plus `version`. O(1) in the size of the set apart from the copy-free append. */
+  with(version: string): VersionSet {
+    const versions = this.versions as string[];
+    versions.push(version); // the old set is not used again by the run that owns it
+    return new VersionSet(versions, this.sum + versionHash(version));
+  }
+
+  get size(): number {
+    return this.versions.length;
+  }
+
+  /** The digest as a decimal SQL literal. */
+  get digest(): string {
+    return this.sum.toString();
+  }
+}
+
+function versionHash(version: string): bigint {
+  return BigInt(`0x${createHash("md5").update(version).digest("hex").slice(0, 15)}`);
+}
+
 /**
  * The version table of one (schema, table) pair.
  *
@@ -31,6 +73,8 @@ const EXTRA_COLUMNS: Record<string, string> = {
 export class History {
   /** Quoted, possibly schema-qualified table name. */
   readonly qualified: string;
+  /** The schema the user named (undefined: the search_path decides); the lock key depends on it alone. */
+  readonly lockSchema: string | undefined;
   /** Advisory lock key (a bigint as decimal text) shared by every runner of this table. */
   readonly lockKey: string;
 
@@ -40,6 +84,7 @@ export class History {
    */
   constructor(readonly schema: string | undefined, readonly table: string, lockSchema: string | undefined = schema) {
     this.qualified = qualifiedName(schema, table);
+    this.lockSchema = lockSchema;
     const digest = createHash("sha256").update(`orchwf-migrate\0${lockSchema ?? ""}\0${table}`).digest();
     this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
   }
@@ -53,6 +98,25 @@ export class History {
     return new Set(rows.map((r) => r.attname));
   }
 
+  /**
+   * Where this table is, resolved once per run so that no statement of ours follows a search_path a migration
+   * changed: its own schema when it exists, else the schema it would be created in (`current_schema()`).
+   * Also says whether it has every column we need. One query.
+   */
+  async locate(q: Queryable): Promise<{ located: History; ready: boolean }> {
+    if (this.schema !== undefined) return { located: this, ready: await this.isReady(q) };
+    const [row] = await q.query<{ found: string | null; current: string | null; columns: string }>(
+      `SELECT (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)) AS found,
+         current_schema()::text AS current,
+         (SELECT coalesce(json_agg(attname::text), '[]')::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped) AS columns`,
+      [this.qualified],
+    );
+    const have = new Set(JSON.parse(row.columns) as string[]);
+    const ready = have.has("version") && Object.keys(EXTRA_COLUMNS).every((c) => have.has(c));
+    const schema = row.found ?? row.current ?? undefined; // no schema at all: left to the server's error
+    return { located: schema === undefined ? this : new History(schema, this.table, this.schema), ready };
+  }
+
   /** True when the table exists and has every column we need (the common, fast path). */
   async isReady(q: Queryable): Promise<boolean> {
     const have = await this.columns(q);
@@ -61,7 +125,8 @@ export class History {
 
   /** Creates the table, or adds our columns to the Go package's. Run under the migration lock. */
   async ensure(q: Queryable): Promise<void> {
-    const schema = this.schema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)};\n`;
+    // Only a schema the user named is created (CREATE SCHEMA needs a right on the database, even IF NOT EXISTS).
+    const schema = this.lockSchema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.lockSchema)};\n`;
     const extra = Object.entries(EXTRA_COLUMNS);
     await q.exec(
       `${schema}CREATE TABLE IF NOT EXISTS ${this.qualified} (
@@ -112,6 +177,18 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
     }));
   }
 
+  /**
+   * One SELECT returning one row: `versions`, the table's (version, dirty) pairs as JSON text, or NULL when the
+   * table holds exactly `known` and nothing is dirty (checked on the server by count and digest, so a step of a
+   * long run moves a few bytes, not the whole history).
+   */
+  versionReadSql(known?: VersionSet): string {
+    const all = `(SELECT coalesce(json_agg(json_build_array(version, coalesce(dirty, false))), '[]')::text FROM ${this.qualified})`;
+    if (known === undefined) return `SELECT ${all} AS versions`;
+    return `SELECT CASE WHEN s.n = ${known.size} AND s.d = ${known.digest} AND NOT s.dirty THEN NULL ELSE ${all} END AS versions
+FROM (SELECT count(*) AS n, coalesce(sum(${VERSION_HASH_SQL}), 0) AS d, coalesce(bool_or(dirty), false) AS dirty FROM ${this.qualified}) s`;
+  }
+
   /** Just versions and failure marks: all the locked step before each migration needs, and far cheaper to fetch. */
   async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean }[]> {
     const rows = await q.query<{ version: string; dirty: boolean | null }>(`SELECT version, dirty FROM ${this.qualified}`);
@@ -138,6 +215,17 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
       `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, true)`,
       [migration.version, migration.description, checksum(migration.up)],
     );
+  }
+
+  /** `claim` as SQL text, for the message that commits it. */
+  claimStatement(migration: Migration): string {
+    const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
+    return `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, NULL, true)`;
+  }
+
+  /** `remove` as SQL text, for the message that commits it. */
+  removeStatement(version: string): string {
+    return `DELETE FROM ${this.qualified} WHERE version = ${quoteLiteral(version)}`;
   }
 
   /** Marks a recorded version as being rolled back outside a transaction (dirty, "running"). */

@@ -12,7 +12,8 @@ import type { AppliedRow } from "../core/plan.ts";
 import { splitStatements } from "../core/split.ts";
 import { quoteIdent } from "../core/sql-text.ts";
 import type { MigrationRun } from "./events.ts";
-import { withMigrationLock } from "./lock.ts";
+import { connectionLost, withMigrationLock } from "./lock.ts";
+import { restoreStatements } from "./session-state.ts";
 import { sqlError } from "./sql-error.ts";
 import type { StepContext } from "./step.ts";
 
@@ -97,6 +98,7 @@ async function runStatements(
   // Errors before the first statement (no connection, SET failed) leave the migration untouched.
   return await ctx.driver.session(async (conn) => {
     if (ctx.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(ctx.schema)}`);
+    let lost = false;
     try {
       for (let i = 0; i < statements.length; i++) {
         if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
@@ -107,12 +109,14 @@ async function runStatements(
           // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
           const partial = i > 0 || stopped || /\bCONCURRENTLY\b/i.test(statements[i].text);
           const error = sqlError(err, m, direction, script, statements[i].offset, deadline, partial);
+          lost = connectionLost(err);
           return { error, partial };
         }
       }
       return undefined;
     } finally {
-      if (ctx.schema !== undefined) await conn.exec("RESET search_path").catch(() => {});
+      // The connection goes back to a pool (or is the user's client): without the migration's session SETs.
+      if (!lost) await conn.exec(`DO $orchwf$ BEGIN ${restoreStatements(ctx.baseline).map((s) => `${s};`).join(" ")} END $orchwf$`).catch(() => {});
     }
   }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
 }

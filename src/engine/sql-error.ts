@@ -107,3 +107,55 @@ function failingDoBlock(script: string, line: number, construct?: string): numbe
 export function endsOutsideQuotes(script: string): boolean {
   return splitStatements(`${script}\n;\nSELECT`).at(-1)?.offset === script.length + 2;
 }
+
+/** Prefix of the message of an error raised by our own bookkeeping statements inside a step's message. */
+export const BOOKKEEPING_MARK = "orchwf-migrate bookkeeping: ";
+
+/**
+ * `statements` (PL/pgSQL) as one DO block whose errors carry BOOKKEEPING_MARK, so that a failure of our own
+ * statements after a migration's script is reported as ours, not as a line of the migration's file.
+ *
+ * @example
+ * ```ts
+ * const tail = bookkeepingBlock([`INSERT INTO "t" VALUES ('1')`]);
+ * ```
+ */
+export function bookkeepingBlock(statements: readonly string[]): string {
+  const body = statements.map((s) => `${s};`).join("\n");
+  let tag = "$orchwf_bookkeeping$";
+  while (body.includes(tag)) tag = `${tag.slice(0, -1)}_$`; // a description may hold anything
+  return `DO ${tag} BEGIN
+${body}
+EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = '${BOOKKEEPING_MARK}' || SQLERRM;
+END ${tag}`;
+}
+
+/** Hints for server failures of our own statements, by SQLSTATE class or code. */
+function failureHint(sqlState: string): string {
+  if (sqlState === "42501") {
+    return "; the database user needs USAGE and CREATE on the version table's schema and INSERT, UPDATE, DELETE on the table (or pass another schema/table)";
+  }
+  if (sqlState === "25006") return "; the database is read-only (a standby, or default_transaction_read_only): point the run at the primary";
+  return "";
+}
+
+/**
+ * A server failure of our own work (creating, reading or writing the version table, taking the lock) as a
+ * MigrationError with a documented code: PERMISSION_DENIED (42501), READ_ONLY (25006), CONNECTION_FAILED, or
+ * DATABASE_ERROR for any other SQLSTATE. `what` says what we were doing.
+ *
+ * @example
+ * ```ts
+ * throw serverFailure(err, `creating "orchwf_migrations"`);
+ * ```
+ */
+export function serverFailure(err: unknown, what: string, details: { version?: string; file?: string } = {}): unknown {
+  if (err instanceof MigrationError) return err;
+  const connection = toConnectionError(err);
+  if (connection) return connection;
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code !== "string" || !/^[0-9A-Z]{5}$/.test(e.code)) return err;
+  const code = e.code === "42501" ? "PERMISSION_DENIED" : e.code === "25006" ? "READ_ONLY" : "DATABASE_ERROR";
+  const message = String(e.message ?? e.code).replace(BOOKKEEPING_MARK, "");
+  return new MigrationError(code, `${what} failed: ${message} (SQLSTATE ${e.code})${failureHint(e.code)}`, { ...details, cause: err });
+}

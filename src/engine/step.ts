@@ -6,16 +6,19 @@
 import type { Deadline } from "../core/deadline.ts";
 import { type Migration, sameVersion, withoutTransactionWrapper } from "../core/migration.ts";
 import { type AppliedRow, pendingMigrations } from "../core/plan.ts";
-import type { Queryable } from "../drivers/driver.ts";
 import type { Reporter } from "./events.ts";
-import { type LockContext, withMigrationLock } from "./lock.ts";
+import { VersionSet } from "./history.ts";
+import { type LockContext, type LockedTransaction, withMigrationLock } from "./lock.ts";
 import { refuseDirty } from "./no-transaction.ts";
-import { endsOutsideQuotes, sqlError } from "./sql-error.ts";
+import { BOOKKEEPING_MARK, bookkeepingBlock, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
+import { restoreStatements, type SessionBaseline } from "./session-state.ts";
 
 /** What every step needs: the lock's context, the migrations and where progress goes. */
 export interface StepContext extends LockContext {
   migrations: readonly Migration[];
   reporter: Reporter;
+  /** The session state every migration starts with (see session-state.ts). */
+  baseline: SessionBaseline;
 }
 
 /** What one `applyStep` did. */
@@ -29,41 +32,60 @@ export type StepOutcome =
   /** A migration was applied and recorded. */
   | { kind: "applied"; migration: Migration; durationMs: number };
 
+/** What the run knows between steps: the version set it last saw (undefined: read it whole). */
+export interface StepMemory {
+  known?: VersionSet;
+}
+
 /**
- * One locked transaction: re-read the table, apply the lowest pending version up to `to` (among `only`, when
- * given), record it.
+ * One locked transaction: re-read the table (cheaply: only when it changed since `memory`), apply the lowest
+ * pending version up to `to` (only `only`, when given), record it. On a server: two round trips.
  *
  * @example
  * ```ts
- * const outcome = await applyStep(ctx, deadline, { to: "005" });
+ * const outcome = await applyStep(ctx, deadline, { to: "005" }, {});
  * ```
  */
 export function applyStep(
   ctx: StepContext,
   deadline: Deadline,
-  options: { to?: string; only?: string } = {},
+  options: { to?: string; only?: string },
+  memory: StepMemory,
 ): Promise<StepOutcome> {
+  const known = memory.known;
+  memory.known = undefined; // until this step ends well, the next one reads the table whole
   return withMigrationLock(ctx, deadline, async (tx): Promise<StepOutcome> => {
-    let rows: { version: string; dirty: boolean }[] = await ctx.history.readVersions(tx); // fresh, only what the plan needs
+    const text = tx.read.versions as string | null;
+    let rows: { version: string; dirty: boolean }[];
+    let seen: VersionSet;
+    if (text === null && known !== undefined) {
+      seen = known;
+      rows = known.versions.map((version) => ({ version, dirty: false }));
+    } else {
+      rows = (JSON.parse(text!) as [string, boolean][]).map(([version, dirty]) => ({ version, dirty }));
+      seen = VersionSet.of(rows.map((r) => r.version));
+    }
     if (rows.some((r) => r.dirty)) { // rare: read the whole rows, again, for the wait's details
       const full = await ctx.history.readExisting(tx);
       const busy = full.find((r) => r.dirty);
       if (busy) return { kind: "busy", row: busy };
       rows = full;
+      seen = VersionSet.of(rows.map((r) => r.version));
     }
     let pending = pendingMigrations(ctx.migrations, rows, options.to);
     if (options.only !== undefined) pending = pending.filter((m) => sameVersion(m.version, options.only!));
     const next = pending[0];
     if (!next) return { kind: "done" };
     if (next.transaction === false) {
-      await ctx.history.claim(tx, next); // committed now: others wait for this row, on any connection
+      await tx.commitWith(ctx.history.claimStatement(next)); // committed now: others wait for this row, on any connection
       return { kind: "claimed", migration: next };
     }
     // Only the run's last commit waits for the WAL flush; it flushes the earlier ones too (see README, Benchmarks).
-    const flush = pending.length > 1 ? ";\nSET LOCAL synchronous_commit = off" : "";
-    const durationMs = await runScript(ctx, tx, next, "up", deadline, ctx.history.recordStatement(next) + flush);
+    const flush = pending.length > 1 ? ["PERFORM set_config('synchronous_commit', 'off', true)"] : [];
+    const durationMs = await runScript(ctx, tx, next, "up", deadline, [ctx.history.recordStatement(next), ...flush]);
+    memory.known = seen.with(next.version);
     return { kind: "applied", migration: next, durationMs };
-  });
+  }, ctx.history.versionReadSql(known));
 }
 
 /**
@@ -81,37 +103,45 @@ export function revertStep(ctx: StepContext, deadline: Deadline, target: Migrati
     refuseDirty(ctx, rows);
     const row = rows.find((r) => sameVersion(r.version, target.version));
     if (!row) return undefined; // another runner did it
-    const ms = await runScript(ctx, tx, target, "down", deadline);
-    await ctx.history.remove(tx, row.version);
-    return ms;
+    return await runScript(ctx, tx, target, "down", deadline, [ctx.history.removeStatement(row.version)]);
   });
 }
 
-/** Runs one direction of a migration in the current transaction, then `then` (our bookkeeping); returns its duration. */
+/**
+ * Runs one direction of a migration, then our bookkeeping (the session state put back, then `then`) and COMMIT,
+ * in one message; returns its duration. Error positions are unchanged: the script comes first.
+ */
 async function runScript(
   ctx: StepContext,
-  tx: Queryable,
+  tx: LockedTransaction,
   m: Migration,
   direction: "up" | "down",
   deadline: Deadline,
-  then?: string,
+  then: string[],
 ): Promise<number> {
   ctx.reporter.start(direction, m);
   const script = direction === "up" ? m.up : m.down!;
+  const bookkeeping = bookkeepingBlock([...restoreStatements(ctx.baseline), ...then]);
   const started = performance.now();
   try {
-    // `then` (the history row) goes in the same round trip, after the script: error positions are unchanged.
     const body = withoutTransactionWrapper(script);
-    if (then !== undefined && endsOutsideQuotes(body)) await deadline.race(tx.exec(`${body}\n;\n${then}`));
+    if (endsOutsideQuotes(body)) await tx.commitWith(`${body}\n;\n${bookkeeping}`);
     else {
       await deadline.race(tx.exec(body)); // an unterminated quote or comment: Postgres reports it on the script alone
-      if (then !== undefined) await deadline.race(tx.exec(then));
+      await tx.commitWith(bookkeeping);
     }
-    // PGlite ignores statement_timeout and cannot be interrupted: a step that ends late (or during which the
-    // signal aborted) is rolled back here.
-    if (ctx.driver.embedded) await deadline.catchUp();
-    deadline.check();
   } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    // A stop cancels the running statement on the server: report the stop, not the cancel.
+    if (e?.code === "57014" && deadline.stopped) throw deadline.stopError(err);
+    if (typeof e?.message === "string" && e.message.startsWith(BOOKKEEPING_MARK)) {
+      const file = (direction === "up" ? m.source?.up : m.source?.down) ?? `migration ${m.version} (${direction})`;
+      throw serverFailure(
+        err,
+        `migration ${m.version} (${file}) ran, but recording it in ${ctx.history.qualified} (nothing of it was committed)`,
+        { version: m.version, file },
+      );
+    }
     throw sqlError(err, m, direction, script, undefined, deadline);
   }
   return performance.now() - started;
