@@ -32,6 +32,7 @@ test("bench script runs every contender on a small workload and writes its table
     }
     assert.match(md, /## Machine/);
     assert.match(md, /migration script[^|]* \| 20 \|/);
+    assert.match(md, /## 300 realistic migrations|## \d+ realistic migrations/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -79,11 +79,12 @@ export class History {
   readonly lockKey: string;
 
   /**
-   * `lockSchema` is the schema as the user named it (none: the search_path decides); the lock key depends on it
-   * alone, so runs that resolved the schema and runs that did not still exclude each other.
+   * `named.lockSchema` is the schema as the user named it (none: the search_path decides; default `schema`); the
+   * lock key depends on it alone, so runs that resolved the schema and runs that did not still exclude each other.
    */
-  constructor(readonly schema: string | undefined, readonly table: string, lockSchema: string | undefined = schema) {
+  constructor(readonly schema: string | undefined, readonly table: string, named?: { lockSchema: string | undefined }) {
     this.qualified = qualifiedName(schema, table);
+    const lockSchema = named ? named.lockSchema : schema;
     this.lockSchema = lockSchema;
     const digest = createHash("sha256").update(`orchwf-migrate\0${lockSchema ?? ""}\0${table}`).digest();
     this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
@@ -114,7 +115,7 @@ export class History {
     const have = new Set(JSON.parse(row.columns) as string[]);
     const ready = have.has("version") && Object.keys(EXTRA_COLUMNS).every((c) => have.has(c));
     const schema = row.found ?? row.current ?? undefined; // no schema at all: left to the server's error
-    return { located: schema === undefined ? this : new History(schema, this.table, this.schema), ready };
+    return { located: schema === undefined ? this : new History(schema, this.table, { lockSchema: this.schema }), ready };
   }
 
   /** True when the table exists and has every column we need (the common, fast path). */
