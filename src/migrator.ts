@@ -379,6 +379,9 @@ export class Migrator {
     if (ready) return ctx;
     await withMigrationLock(ctx, deadline, async (tx) => {
       try {
+        // Again under the lock: another run may have made it meanwhile, and an ALTER TABLE on a ready table would
+        // wait for the runs that read it while waiting for the lock (a deadlock).
+        if (await located.isReady(tx)) return;
         await located.ensure(tx);
       } catch (err) {
         throw serverFailure(err, `creating the version table ${located.qualified}`);

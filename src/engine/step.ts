@@ -32,9 +32,15 @@ export type StepOutcome =
   /** A migration was applied and recorded. */
   | { kind: "applied"; migration: Migration; durationMs: number };
 
-/** What the run knows between steps: the version set it last saw (undefined: read it whole). */
+/**
+ * What the run knows between steps: the version set it last saw and, planned from it, the pending migrations
+ * (from `next` on). While the table still holds exactly `known`, a step neither reads the versions nor plans again:
+ * O(1) in the number of applied versions.
+ */
 export interface StepMemory {
   known?: VersionSet;
+  pending?: Migration[];
+  next?: number;
 }
 
 /**
@@ -52,40 +58,45 @@ export function applyStep(
   options: { to?: string; only?: string },
   memory: StepMemory,
 ): Promise<StepOutcome> {
-  const known = memory.known;
-  memory.known = undefined; // until this step ends well, the next one reads the table whole
+  const { known, pending: planned, next: plannedNext = 0 } = memory;
+  memory.known = memory.pending = undefined; // until this step ends well, the next one reads and plans afresh
   return withMigrationLock(ctx, deadline, async (tx): Promise<StepOutcome> => {
     const text = tx.read.versions as string | null;
-    let rows: { version: string; dirty: boolean }[];
+    let pending: Migration[];
+    let first = 0;
     let seen: VersionSet;
     if (text === null && known !== undefined) {
-      seen = known;
-      rows = known.versions.map((version) => ({ version, dirty: false }));
+      seen = known; // the table holds exactly what this run last saw: the plan stands
+      if (planned !== undefined) [pending, first] = [planned, plannedNext];
+      else pending = plan(ctx, known.versions.map((version) => ({ version, dirty: false })), options);
     } else {
-      rows = (JSON.parse(text!) as [string, boolean][]).map(([version, dirty]) => ({ version, dirty }));
+      let rows = (JSON.parse(text!) as [string, boolean][]).map(([version, dirty]) => ({ version, dirty }));
+      if (rows.some((r) => r.dirty)) { // rare: read the whole rows, again, for the wait's details
+        const full = await ctx.history.readExisting(tx);
+        const busy = full.find((r) => r.dirty);
+        if (busy) return { kind: "busy", row: busy };
+        rows = full;
+      }
       seen = VersionSet.of(rows.map((r) => r.version));
+      pending = plan(ctx, rows, options);
     }
-    if (rows.some((r) => r.dirty)) { // rare: read the whole rows, again, for the wait's details
-      const full = await ctx.history.readExisting(tx);
-      const busy = full.find((r) => r.dirty);
-      if (busy) return { kind: "busy", row: busy };
-      rows = full;
-      seen = VersionSet.of(rows.map((r) => r.version));
-    }
-    let pending = pendingMigrations(ctx.migrations, rows, options.to);
-    if (options.only !== undefined) pending = pending.filter((m) => sameVersion(m.version, options.only!));
-    const next = pending[0];
+    const next = pending[first];
     if (!next) return { kind: "done" };
     if (next.transaction === false) {
       await tx.commitWith(ctx.history.claimStatement(next)); // committed now: others wait for this row, on any connection
       return { kind: "claimed", migration: next };
     }
     // Only the run's last commit waits for the WAL flush; it flushes the earlier ones too (see README, Benchmarks).
-    const flush = pending.length > 1 ? ["PERFORM set_config('synchronous_commit', 'off', true)"] : [];
+    const flush = first + 1 < pending.length ? ["PERFORM set_config('synchronous_commit', 'off', true)"] : [];
     const durationMs = await runScript(ctx, tx, next, "up", deadline, [ctx.history.recordStatement(next), ...flush]);
-    memory.known = seen.with(next.version);
+    Object.assign(memory, { known: seen.with(next.version), pending, next: first + 1 });
     return { kind: "applied", migration: next, durationMs };
   }, ctx.history.versionReadSql(known));
+}
+
+function plan(ctx: StepContext, rows: readonly { version: string }[], options: { to?: string; only?: string }): Migration[] {
+  const pending = pendingMigrations(ctx.migrations, rows, options.to);
+  return options.only === undefined ? pending : pending.filter((m) => sameVersion(m.version, options.only!));
 }
 
 /**
