@@ -173,7 +173,7 @@ for (const engine of engines) {
 
     withDb("a read-only session: READ_ONLY, with what to do", async (d) => {
       const table = fresh("versions");
-      const db = engine.name === "pglite" ? d.db : postgres(d.url!, { max: 1, onnotice: () => {}, connection: { default_transaction_read_only: "on" } });
+      const db = engine.name === "pglite" ? d.db : postgres(d.url!, { max: 1, onnotice: () => {}, connection: { default_transaction_read_only: true } });
       if (engine.name === "pglite") await d.query("SET default_transaction_read_only = on");
       try {
         await rejects(new Migrator(db, { migrations: [m("1", "SELECT 1;")], table }).migrate(), (e) => {
