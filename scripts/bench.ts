@@ -131,7 +131,7 @@ function migrateContenders(): Contender[] {
       name: "ours: CLI on Node",
       group: "ours",
       how: `\`node ${cli.node.replace(ROOT + "/", "")} up\``,
-      command: (url, d) => ({ cmd: node, args: [cli.node!, "up", "--db", url, "--dir", d.ours] }),
+      command: (url, d) => ({ cmd: node, args: [cli.node!, "up", "--db", url, "--dir", d.ours, "--timeout", "0"] }),
     });
   }
   if (cli.binary) {
@@ -139,7 +139,7 @@ function migrateContenders(): Contender[] {
       name: "ours: compiled binary",
       group: "ours",
       how: `\`${cli.binary.replace(ROOT + "/", "")} up\` (bun build --compile)`,
-      command: (url, d) => ({ cmd: cli.binary!, args: ["up", "--db", url, "--dir", d.ours] }),
+      command: (url, d) => ({ cmd: cli.binary!, args: ["up", "--db", url, "--dir", d.ours, "--timeout", "0"] }),
     });
   }
   return list;

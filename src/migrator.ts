@@ -365,7 +365,8 @@ export class Migrator {
     deadline.check();
     const [{ located, ready }, baseline] = await this.connected(
       `reading ${this.history.qualified}`,
-      () => deadline.race(Promise.all([this.history.locate(this.driver), readBaseline(this.driver)])),
+      // One after the other: when the server cannot be reached, the first failure ends it (no query left pending).
+      () => deadline.race((async () => [await this.history.locate(this.driver), await readBaseline(this.driver)] as const)()),
     );
     const ctx: StepContext = {
       driver: this.driver,
