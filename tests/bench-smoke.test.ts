@@ -12,7 +12,7 @@ import { postgresServerUrl } from "./helpers/postgres-server.ts";
 
 const root = resolve(import.meta.dirname!, "..");
 
-test("bench script runs every contender on a small workload and writes its tables", { timeout: 120_000 }, async (t) => {
+test("bench script runs every contender on a small workload and writes its tables", { timeout: 600_000 }, async (t) => {
   const url = await postgresServerUrl();
   if (!url) return t.skip("no PostgreSQL server");
   const dir = mkdtempSync(join(tmpdir(), "orchwf-bench-smoke-"));
