@@ -23,7 +23,7 @@ export {
   SqlError,
   type SqlErrorLocation,
 } from "./core/errors.ts";
-export { type AppliedRow, History } from "./engine/history.ts";
+export { History } from "./engine/history.ts";
 export { type LoadOptions, loadMigrations, type MigrationFormat } from "./sources/load.ts";
 export { detectFormat, MIGRATION_FORMATS } from "./sources/detect.ts";
 export {
@@ -61,11 +61,12 @@ export {
   Migrator,
   type MigratorOptions,
   type RollbackOptions,
+  type RedoResult,
   type RollbackResult,
   type StatusReport,
   toConnectionError,
 } from "./migrator.ts";
-export { type MigrationState, type StatusEntry } from "./core/plan.ts";
+export { type AppliedRow, type MigrationState, type StatusEntry } from "./core/plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./core/split.ts";
 // parser: checks before running (validate) and lint, for use in code

@@ -12,7 +12,7 @@ import { postgresServerUrl } from "./helpers/postgres-server.ts";
 
 const root = resolve(import.meta.dirname!, "..");
 
-test("bench script runs every contender on a small workload and writes its tables", { timeout: 120_000 }, async (t) => {
+test("bench script runs every contender on a small workload and writes its tables", { timeout: 600_000 }, async (t) => {
   const url = await postgresServerUrl();
   if (!url) return t.skip("no PostgreSQL server");
   const dir = mkdtempSync(join(tmpdir(), "orchwf-bench-smoke-"));
@@ -32,6 +32,7 @@ test("bench script runs every contender on a small workload and writes its table
     }
     assert.match(md, /## Machine/);
     assert.match(md, /migration script[^|]* \| 20 \|/);
+    assert.match(md, /## 300 realistic migrations|## \d+ realistic migrations/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

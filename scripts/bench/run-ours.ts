@@ -22,8 +22,9 @@ function note(kind: string, ms: number): void {
 /** A label for a statement: its first words, with the migration's own SQL as "migration script". */
 function kindOf(text: string, scripts: Set<string>): string {
   if (scripts.has(text)) return "migration script";
-  const appended = text.lastIndexOf("\n;\nINSERT INTO "); // the history row, sent with the script
-  if (appended >= 0 && scripts.has(text.slice(0, appended))) return "migration script + history INSERT";
+  const appended = text.lastIndexOf("\n;\nDO $orchwf_bookkeeping"); // the history row, sent with the script
+  if (appended >= 0 && scripts.has(text.slice(0, appended))) return "migration script + bookkeeping + COMMIT";
+  if (text.startsWith("BEGIN ISOLATION LEVEL")) return "BEGIN + settings + try-lock + version read";
   const head = text.trim().split(/\s+/).slice(0, 3).join(" ").replace(/\$\d+.*/, "");
   return head.length > 40 ? head.slice(0, 40) : head;
 }
@@ -44,6 +45,14 @@ function counting(q: Queryable, scripts: Set<string>): Queryable {
         return await q.query(text, params);
       } finally {
         note(`query: ${kindOf(text, scripts)}`, performance.now() - t0);
+      }
+    },
+    async script(text: string) {
+      const t0 = performance.now();
+      try {
+        return await q.script!(text);
+      } finally {
+        note(`script: ${kindOf(text, scripts)}`, performance.now() - t0);
       }
     },
   } as Queryable;
@@ -71,6 +80,7 @@ if (profile) {
       note("BEGIN + COMMIT (driver)", performance.now() - t0 - innerMs);
       return result;
     },
+    session: (fn) => inner.session((conn) => fn(counting(conn, scripts))),
   };
   db = driver;
 }

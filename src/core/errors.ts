@@ -34,7 +34,9 @@ export type ErrorCode =
   | "VERSION_TABLE"
   | "PERMISSION_DENIED"
   | "SQUASHED_PARTIAL"
-  | "OUT_OF_ORDER";
+  | "OUT_OF_ORDER"
+  | "READ_ONLY"
+  | "DATABASE_ERROR";
 
 /**
  * Base class of every error this package throws.
@@ -168,4 +170,23 @@ export function codeFrame(text: string, line: number, column: number): string {
     if (n === line) out.push(`  ${" ".repeat(width)} | ${" ".repeat(Math.max(0, column - 1))}^`);
   }
   return out.join("\n");
+}
+
+/** SQLSTATEs of "could not talk to the server at all", and driver codes of the same. */
+const CONNECTION_CODES = /^(08|28|3D000|57P0[1-3]|E[A-Z]+|CONNECT_TIMEOUT|CONNECTION_)/;
+
+/**
+ * A ConnectionError for errors that mean "the server could not be reached or refused us", else undefined.
+ *
+ * @example
+ * ```ts
+ * throw toConnectionError(err) ?? err;
+ * ```
+ */
+export function toConnectionError(err: unknown): ConnectionError | undefined {
+  if (err instanceof MigrationError) return undefined;
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== "string" || !CONNECTION_CODES.test(code)) return undefined;
+  const message = (err as Error).message || code;
+  return new ConnectionError(`cannot connect to the database: ${message}${message.includes(code) ? "" : ` (${code})`}`, err);
 }

@@ -225,6 +225,33 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * True when `a` and `b` are the same version ("001" and "1" are).
+ *
+ * @example
+ * ```ts
+ * sameVersion("001", "1"); // true
+ * ```
+ */
+export function sameVersion(a: string, b: string): boolean {
+  return versionKey(a) === versionKey(b);
+}
+
+/**
+ * Refuses, before anything runs, SQL no server can take: a NUL character (the wire protocol cannot carry it).
+ * COPY from the client's stdin (or to its stdout) is refused by the parser-based checks (sources/check.ts).
+ */
+function refuseUnrunnable(sql: string, version: string, file: string): void {
+  const nul = sql.indexOf("\0");
+  if (nul === -1) return;
+  const line = sql.slice(0, nul).split("\n").length;
+  throw new MigrationError(
+    "INVALID_MIGRATION",
+    `${file}:${line}: the file contains a NUL character (byte 0), which PostgreSQL cannot receive; remove it (is the file binary, or saved as UTF-16?)`,
+    { version, file },
+  );
+}
+
 // The transaction-control check moved to split.ts (PostgreSQL's parser; async): it runs before a migration runs.
 export { withoutTransactionWrapper } from "./split.ts";
 
@@ -264,6 +291,8 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
         file: m.source?.down,
       });
     }
+    refuseUnrunnable(m.up, m.version, m.source?.up ?? `migration ${m.version} (up)`);
+    if (m.down !== undefined) refuseUnrunnable(m.down, m.version, m.source?.down ?? `migration ${m.version} (down)`);
     const key = versionKey(m.version);
     const twin = seen.get(key);
     if (twin) {

@@ -4,8 +4,22 @@
  * @module
  */
 import { MigrationError } from "./errors.ts";
-import type { AppliedRow } from "../engine/history.ts";
 import { checksum, compareVersions, type Migration, REPEATABLE_PREFIX, versionKey } from "./migration.ts";
+
+/** One row of the version table. */
+export interface AppliedRow {
+  version: string;
+  description: string | null;
+  /** Null for rows written by the Go package, which kept no checksum: accepted as they are. */
+  checksum: string | null;
+  appliedAt: Date | null;
+  executionMs: number | null;
+  /**
+   * A no-transaction migration is running (`executionMs` null) or failed half way (`executionMs` set):
+   * nobody may migrate on top of it until it finishes or a person resolves it.
+   */
+  dirty: boolean;
+}
 
 /** State of one version: in the table and unchanged, not yet run, changed since it ran, run but gone, failed half way. */
 export type MigrationState = "applied" | "pending" | "modified" | "missing" | "failed";
@@ -27,9 +41,6 @@ interface Joined<Row extends { version: string } = AppliedRow> {
   row?: Row;
 }
 
-/** Versions compare by number ("001" is "1"), as they are ordered. */
-const key = versionKey;
-
 /** A repeatable migration, or a version-table row of one. */
 const isRepeatable = (j: { migration?: Migration; version: string }): boolean =>
   j.migration ? j.migration.repeatable === true : j.version.startsWith(REPEATABLE_PREFIX);
@@ -41,9 +52,9 @@ function repeatableDue(m: Migration, row?: { checksum?: string | null }): boolea
 
 function join<Row extends { version: string }>(available: readonly Migration[], applied: readonly Row[]): Joined<Row>[] {
   const byKey = new Map<string, Joined<Row>>();
-  for (const m of available) byKey.set(key(m.version), { version: m.version, migration: m });
+  for (const m of available) byKey.set(versionKey(m.version), { version: m.version, migration: m });
   for (const row of applied) {
-    const k = key(row.version);
+    const k = versionKey(row.version);
     const j = byKey.get(k);
     if (j) j.row = row;
     else byKey.set(k, { version: row.version, row });
@@ -105,7 +116,8 @@ export function pendingMigrations(
 }
 
 /**
- * Applied versions to roll back, highest first: `steps` of them, or all above `to` ("0" for all).
+ * Applied versions to roll back, highest first: every one with `all` (version 0 included), else all above `to`
+ * (`to: "0"` keeps a version 0; without one it means all), else the newest `steps` (default 1).
  * Refuses up front (nothing is run) when one of them has no down script or no file.
  *
  * @example
@@ -116,15 +128,17 @@ export function pendingMigrations(
 export function rollbackTargets(
   available: readonly Migration[],
   applied: readonly AppliedRow[],
-  options: { steps?: number; to?: string },
+  options: { steps?: number; to?: string; all?: boolean },
 ): Migration[] {
-  if (options.to !== undefined && options.to !== "0") requireKnown(available, options.to);
+  if (options.to !== undefined && !options.all && !/^0+$/.test(options.to)) requireKnown(available, options.to);
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) {
     throw new MigrationError("USAGE", `rollback steps must be a whole number of at least 1, not ${String(options.steps)}`);
   }
   // Repeatables are never rolled back (as in Flyway): their rows stay.
   const done = join(available, applied).filter((j) => j.row && !isRepeatable(j)).reverse();
-  const chosen = options.to !== undefined
+  const chosen = options.all
+    ? done
+    : options.to !== undefined
     ? done.filter((j) => compareLoose(j.version, options.to!) > 0)
     : done.slice(0, options.steps ?? 1);
   return chosen.map((j) => {
@@ -148,7 +162,7 @@ export function rollbackTargets(
 }
 
 function requireKnown(available: readonly Migration[], version: string): void {
-  if (typeof version !== "string" || !available.some((m) => key(m.version) === key(version))) {
+  if (typeof version !== "string" || !available.some((m) => versionKey(m.version) === versionKey(version))) {
     throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(version)}: no migration has that version`, {
       version,
     });

@@ -5,7 +5,7 @@
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
-import type { Driver, Queryable } from "./driver.ts";
+import { type Driver, lastResult, type Queryable } from "./driver.ts";
 import { ServerError } from "./server-error.ts";
 
 /** The part of a Bun SQL instance (or transaction / reserved connection) we use. */
@@ -75,6 +75,9 @@ function queryable(sql: BunSqlLike): Queryable {
     },
     async query<Row>(text: string, params: unknown[] = []) {
       return [...(await translated(() => sql.unsafe(text, params)))] as Row[];
+    },
+    async script<Row>(script: string) {
+      return lastResult<Row>(await translated(() => sql.unsafe(script).simple()));
     },
   };
 }

@@ -9,6 +9,41 @@ export interface Queryable {
   exec(script: string): Promise<void>;
   /** Runs one statement with parameters and returns its rows. */
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * Runs a script with the simple protocol, in ONE message (one round trip), and returns the rows of its last
+   * statement (which should be a query). Optional for drivers written by users: without it, `lastRows` sends the
+   * script but its last statement, then that statement (two round trips).
+   */
+  script?<Row = Record<string, unknown>>(script: string): Promise<Row[]>;
+}
+
+/**
+ * Runs `statements` as one simple-protocol script and returns the rows of the last one.
+ *
+ * @example
+ * ```ts
+ * const [{ n }] = await lastRows<{ n: number }>(driver, ["SET LOCAL work_mem = '8MB'", "SELECT 1 AS n"]);
+ * ```
+ */
+export async function lastRows<Row = Record<string, unknown>>(q: Queryable, statements: readonly string[]): Promise<Row[]> {
+  if (q.script) return q.script<Row>(statements.join(";\n"));
+  if (statements.length > 1) await q.exec(statements.slice(0, -1).join(";\n"));
+  return q.query<Row>(statements[statements.length - 1]);
+}
+
+/**
+ * The rows of the last statement, from a client that answers a multi-statement script with one result per
+ * statement (postgres.js, Bun SQL) and a single-statement script with the rows alone.
+ *
+ * @example
+ * ```ts
+ * lastResult([[], [{ a: 1 }]]); // [{ a: 1 }]
+ * ```
+ */
+export function lastResult<Row>(result: unknown): Row[] {
+  const all = [...(result as Iterable<unknown>)];
+  if (all.length > 0 && Array.isArray(all[0])) return [...(all[all.length - 1] as Iterable<Row>)];
+  return all as Row[];
 }
 
 /**

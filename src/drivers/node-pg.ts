@@ -74,6 +74,9 @@ function queryable(client: PgClientLike | PgPoolLike): Queryable {
     async query<Row>(text: string, params: unknown[] = []) {
       return rowsOf(await client.query(text, params)) as Row[];
     },
+    async script<Row>(script: string) {
+      return rowsOf(await client.query(script)) as Row[]; // no values: the simple protocol
+    },
   };
 }
 
@@ -167,6 +170,7 @@ export function pgClientDriver(client: PgClientLike): Driver {
     embedded: false,
     exec: (script) => serialized(client, () => self.exec(script)),
     query: <Row>(text: string, params?: unknown[]) => serialized(client, () => self.query<Row>(text, params)),
+    script: <Row>(script: string) => serialized(client, () => self.script!<Row>(script)),
     transaction: (fn) => serialized(client, () => inTransaction(client, fn)),
     session: (fn) => serialized(client, () => fn(self)),
   };

@@ -6,7 +6,8 @@ import type { Driver, Queryable } from "./driver.ts";
 
 /** The part of a PGlite instance (or transaction) we use. */
 export interface PGliteLike {
-  exec(script: string): Promise<unknown>;
+  // deno-lint-ignore no-explicit-any
+  exec(script: string): Promise<{ rows: any[] }[]>;
   query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
   transaction?<T>(fn: (tx: PGliteLike) => Promise<T>): Promise<T>;
 }
@@ -32,6 +33,10 @@ function queryable(db: PGliteLike): Queryable {
     },
     async query<Row>(text: string, params: unknown[] = []) {
       return (await db.query<Row>(text, params)).rows;
+    },
+    async script<Row>(script: string) {
+      const results = await db.exec(script);
+      return (results[results.length - 1]?.rows ?? []) as Row[];
     },
   };
 }

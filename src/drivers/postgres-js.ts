@@ -2,7 +2,8 @@
  * Driver for postgres.js (`import postgres from "postgres"`). The user's `sql` stays theirs: never ended here.
  * @module
  */
-import type { Driver, Queryable } from "./driver.ts";
+import { toConnectionError } from "../core/errors.ts";
+import { type Driver, lastResult, type Queryable } from "./driver.ts";
 
 /** The part of a postgres.js `sql` instance (or transaction / reserved connection) we use. */
 export interface PostgresJsLike {
@@ -28,6 +29,14 @@ export function isPostgresJs(db: unknown): db is PostgresJsLike {
     typeof d.reserve === "function" && typeof d.options === "object" && d.options !== null;
 }
 
+/** True when `err` (or its cause) says the connection is gone. */
+function connectionGone(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++, e = (e as { cause?: unknown }).cause) {
+    if (toConnectionError(e)) return true;
+  }
+  return false;
+}
+
 function queryable(sql: PostgresJsLike): Queryable {
   return {
     async exec(script) {
@@ -35,6 +44,9 @@ function queryable(sql: PostgresJsLike): Queryable {
     },
     async query(text, params = []) {
       return [...(await sql.unsafe(text, params))];
+    },
+    async script<Row>(script: string) {
+      return lastResult<Row>(await sql.unsafe(script));
     },
   };
 }
@@ -58,10 +70,16 @@ export function postgresJsDriver(sql: PostgresJsLike): Driver {
     },
     async session(fn) {
       const reserved = await sql.reserve!();
+      let lost = false;
       try {
         return await fn(queryable(reserved));
+      } catch (err) {
+        lost = connectionGone(err);
+        throw err;
       } finally {
-        reserved.release();
+        // A connection that died is already back among the closed ones; releasing it would put a dead
+        // connection into the pool (and make `sql.end()` wait for it forever).
+        if (!lost) reserved.release();
       }
     },
   };

@@ -7,24 +7,12 @@ import { createHash } from "node:crypto";
 import type { Queryable } from "../drivers/driver.ts";
 import type { Migration } from "../core/migration.ts";
 import { checksum, REPEATABLE_PREFIX } from "../core/migration.ts";
+import type { AppliedRow } from "../core/plan.ts";
 import { checkVersionRows, inspectVersionTable } from "./history-shape.ts";
 import { permissionDenied } from "../core/error-codes.ts";
-import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
-/** One row of the version table. */
-export interface AppliedRow {
-  version: string;
-  description: string | null;
-  /** Null for rows written by the Go package, which kept no checksum: accepted as they are. */
-  checksum: string | null;
-  appliedAt: Date | null;
-  executionMs: number | null;
-  /**
-   * A no-transaction migration is running (`executionMs` null) or failed half way (`executionMs` set):
-   * nobody may migrate on top of it until it finishes or a person resolves it.
-   */
-  dirty: boolean;
-}
+export type { AppliedRow } from "../core/plan.ts";
+import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
 /** Columns this tool adds to the Go package's table, with their definitions. */
 const EXTRA_COLUMNS: Record<string, string> = {
@@ -32,6 +20,48 @@ const EXTRA_COLUMNS: Record<string, string> = {
   execution_ms: "INTEGER",
   dirty: "BOOLEAN NOT NULL DEFAULT false",
 };
+
+/** A version's hash on the server: the first 60 bits of its MD5, as a bigint. `VersionSet` computes the same. */
+const VERSION_HASH_SQL = "('x' || left(md5(version), 15))::bit(60)::bigint";
+
+/**
+ * The versions a run believes the table holds, with an order-independent digest (the sum of each version's
+ * 60-bit MD5 prefix) that the server can compare without sending the versions back.
+ *
+ * @example
+ * ```ts
+ * const known = VersionSet.of(["001", "002"]).with("003");
+ * known.size; // 3
+ * ```
+ */
+export class VersionSet {
+  private constructor(readonly versions: readonly string[], private readonly sum: bigint) {}
+
+  /** The set of `versions` (as the table spells them). */
+  static of(versions: readonly string[]): VersionSet {
+    return new VersionSet([...versions], versions.reduce((sum, v) => sum + versionHash(v), 0n));
+  }
+
+  /** This set plus `version`. O(1) in the size of the set apart from the copy-free append. */
+  with(version: string): VersionSet {
+    const versions = this.versions as string[];
+    versions.push(version); // the old set is not used again by the run that owns it
+    return new VersionSet(versions, this.sum + versionHash(version));
+  }
+
+  get size(): number {
+    return this.versions.length;
+  }
+
+  /** The digest as a decimal SQL literal. */
+  get digest(): string {
+    return this.sum.toString();
+  }
+}
+
+function versionHash(version: string): bigint {
+  return BigInt(`0x${createHash("md5").update(version).digest("hex").slice(0, 15)}`);
+}
 
 /**
  * The version table of one (schema, table) pair.
@@ -45,12 +75,20 @@ const EXTRA_COLUMNS: Record<string, string> = {
 export class History {
   /** Quoted, possibly schema-qualified table name. */
   readonly qualified: string;
+  /** The schema the user named (undefined: the search_path decides); the lock key depends on it alone. */
+  readonly lockSchema: string | undefined;
   /** Advisory lock key (a bigint as decimal text) shared by every runner of this table. */
   readonly lockKey: string;
 
-  constructor(readonly schema: string | undefined, readonly table: string) {
+  /**
+   * `named.lockSchema` is the schema as the user named it (none: the search_path decides; default `schema`); the
+   * lock key depends on it alone, so runs that resolved the schema and runs that did not still exclude each other.
+   */
+  constructor(readonly schema: string | undefined, readonly table: string, named?: { lockSchema: string | undefined }) {
     this.qualified = qualifiedName(schema, table);
-    const digest = createHash("sha256").update(`orchwf-migrate\0${schema ?? ""}\0${table}`).digest();
+    const lockSchema = named ? named.lockSchema : schema;
+    this.lockSchema = lockSchema;
+    const digest = createHash("sha256").update(`orchwf-migrate\0${lockSchema ?? ""}\0${table}`).digest();
     this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
   }
 
@@ -59,23 +97,6 @@ export class History {
     return (await this.guard("read", () => inspectVersionTable(q, this.qualified))).kind === "ready";
   }
 
-  /** A missing privilege on the version table is PERMISSION_DENIED, with the GRANT that fixes it. */
-  private async guard<T>(doing: "create" | "read", step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (err) {
-      throw permissionDenied(err, this.qualified, doing) ?? err;
-    }
-  }
-
-  /** Creates the table, or adds our columns to the Go package's. Run under the migration lock. */
-  ensure(q: Queryable): Promise<void> {
-    return this.guard("create", () => this.create(q));
-  }
-
-  private async create(q: Queryable): Promise<void> {
-    if ((await inspectVersionTable(q, this.qualified)).kind === "ready") return; // never ALTER a table that is not ours
-    const schema = this.schema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)};\n`;
     const extra = Object.entries(EXTRA_COLUMNS);
     await q.exec(
       `${schema}CREATE TABLE IF NOT EXISTS ${this.qualified} (
@@ -132,33 +153,6 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
   }
 
   /**
-   * Just versions, failure marks and (for repeatables, re-applied when it changes) checksums: all the locked step
-   * before each migration needs, and far cheaper to fetch.
-   */
-  async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean; checksum: string | null }[]> {
-    const rows = await this.guard("read", () =>
-      q.query<{ version: string; dirty: boolean | null; checksum: string | null }>(
-        `SELECT version, dirty, CASE WHEN starts_with(version, '${REPEATABLE_PREFIX}') THEN checksum END AS checksum FROM ${this.qualified}`,
-      )
-    );
-    checkVersionRows(this.qualified, rows);
-    return rows.map((r) => ({ version: r.version, dirty: r.dirty === true, checksum: r.checksum }));
-  }
-
-  /** A repeatable migration's earlier row is replaced when it runs again. */
-  private replacing(migration: Migration): string {
-    return migration.repeatable ? `DELETE FROM ${this.qualified} WHERE version = ${quoteLiteral(migration.version)};\n` : "";
-  }
-
-  /** Records `migration` as applied (or, with `dirty`, as failed half way outside a transaction). */
-  async record(q: Queryable, migration: Migration, executionMs: number, dirty = false): Promise<void> {
-    if (migration.repeatable) await q.exec(this.replacing(migration));
-    await q.query(
-      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, $4, $5)`,
-      [migration.version, migration.description, checksum(migration.up), Math.round(executionMs), dirty],
-    );
-  }
-
   /**
    * `record` as SQL text, appended to the migration's own script so both go in one round trip. The execution
    * time is measured by the server: from the script's arrival (statement_timestamp()) to this statement.
@@ -180,6 +174,17 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
       `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, true)`,
       [migration.version, migration.description, checksum(migration.up)],
     );
+  }
+
+  /** `claim` as SQL text, for the message that commits it. */
+  claimStatement(migration: Migration): string {
+    const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
+    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, NULL, true)`;
+  }
+
+  /** `remove` as SQL text, for the message that commits it. */
+  removeStatement(version: string): string {
+    return `DELETE FROM ${this.qualified} WHERE version = ${quoteLiteral(version)}`;
   }
 
   /** Marks a recorded version as being rolled back outside a transaction (dirty, "running"). */

@@ -131,6 +131,17 @@ export async function checkScript(
       }
     }
   }
+  for (const st of statements) {
+    // COPY with no file or program streams rows from the client's stdin (or to its stdout): psql sends them, a
+    // migration has none, and the server would wait for them.
+    if (st.kind === "CopyStmt" && st.node.filename === undefined && !st.node.is_program) {
+      problems.push(problem(
+        "copy-stdio",
+        st.start,
+        `"COPY ... ${st.node.is_from ? "FROM STDIN" : "TO STDOUT"}" needs a client that streams the data (psql); a migration cannot: load the rows with INSERT (or COPY from a file on the server)`,
+      ));
+    }
+  }
   return { statements, problems };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { CommandContext, CommandResult } from "../context.ts";
 import { usage } from "../options.ts";
+import { compareVersions, REPEATABLE_PREFIX } from "../../core/migration.ts";
 import { withSession } from "../session.ts";
 
 /**
@@ -23,8 +24,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   return await withSession(ctx, async ({ migrator, label, run, race, expect }) => {
     const before = await race(migrator.status());
     const applied = before.migrations.filter((m) => m.state !== "pending").length;
-    expect(all ? applied : to !== undefined ? before.migrations.filter((m) => m.state !== "pending" && BigInt(m.version) > BigInt(to)).length : Math.min(applied, Number(n ?? 1)));
-    const { rolledBack } = await migrator.rollback({ steps: n === undefined ? 1 : Number(n), to: all ? "0" : to, ...run() });
+    expect(all ? applied : to !== undefined ? before.migrations.filter((m) => m.state !== "pending" && !m.version.startsWith(REPEATABLE_PREFIX) && compareVersions(m.version, to) > 0).length : Math.min(applied, Number(n ?? 1)));
+    const { rolledBack } = await migrator.rollback({ steps: n === undefined ? 1 : Number(n), all, to, ...run() });
     const { current } = await race(migrator.status());
     return {
       json: { database: label, rolledBack, current },

@@ -15,8 +15,8 @@ import { withSession } from "../session.ts";
  */
 export function run(ctx: CommandContext): Promise<CommandResult> {
   return withSession(ctx, async ({ migrator, label, run, race }) => {
-    const { rolledBack } = await migrator.rollback({ steps: 1, ...run() });
-    const applied = rolledBack.length === 0 ? [] : (await migrator.migrate({ to: rolledBack[0].version, ...run() })).applied;
+    // Only the newest applied version comes back: a lower version still pending stays pending.
+    const { rolledBack, applied } = await migrator.redo(run());
     const { current } = await race(migrator.status());
     return {
       json: { database: label, rolledBack, applied, current },

@@ -1,0 +1,102 @@
+/**
+ * The Migrator's options and result objects (re-exported by migrator.ts and mod.ts).
+ * @module
+ */
+import type { RunOptions } from "../core/deadline.ts";
+import type { Migration } from "../core/migration.ts";
+import type { StatusEntry } from "../core/plan.ts";
+import type { Logger, MigrationEvent, MigrationRun } from "./events.ts";
+
+/** Options of `new Migrator(db, options)`. */
+export interface MigratorOptions {
+  /** Migrations to manage; default the built-in OrchWF schema (`orchwfMigrations`). */
+  migrations?: readonly Migration[];
+  /** Version table name; default `orchwf_migrations`. */
+  table?: string;
+  /** Schema of the version table and of the migrations (it becomes their search_path); default: the search_path. */
+  schema?: string;
+  /** How long to wait for the migration lock and for table locks (Postgres `lock_timeout`); default 60 s. */
+  lockTimeoutMs?: number;
+  /** Receives one line per migration and warnings. */
+  logger?: Logger;
+  /** Receives structured progress events. */
+  onEvent?: (event: MigrationEvent) => void;
+}
+
+/** Options of `migrate()`. */
+export interface MigrateOptions extends RunOptions {
+  /** Apply up to and including this version only. */
+  to?: string;
+  /** Apply even though applied migrations were modified since (their new text is not re-run). */
+  allowDrift?: boolean;
+}
+
+/** Options of `rollback()`. */
+export interface RollbackOptions extends RunOptions {
+  /** How many applied migrations to roll back, newest first; default 1. */
+  steps?: number;
+  /**
+   * Roll back every applied migration above this version; wins over `steps`. `"0"` rolls back all of them when no
+   * migration has version 0; a version 0 (diesel's `00000000000000_…`, `0_initial`) is a version like any other
+   * and stays: use `all` to roll it back too.
+   */
+  to?: string;
+  /** Roll back every applied migration, version 0 included (the CLI's `down --all`); wins over `to` and `steps`. */
+  all?: boolean;
+}
+
+/** What `redo()` did. */
+export interface RedoResult {
+  /** The migration rolled back (empty when none was applied). */
+  rolledBack: MigrationRun[];
+  /** The same migration applied again (and nothing else). */
+  applied: MigrationRun[];
+}
+
+/** What `migrate()` did. */
+export interface MigrateResult {
+  /** Migrations applied by this call, in order (empty when the database was up to date). */
+  applied: MigrationRun[];
+}
+
+/** What `rollback()` did. */
+export interface RollbackResult {
+  /** Migrations rolled back by this call, in order. */
+  rolledBack: MigrationRun[];
+}
+
+/** Options of `baseline()`. */
+export interface BaselineOptions extends RunOptions {
+  /** Record every migration up to and including this version as applied. */
+  to?: string;
+  /** Instead of `to`: record exactly these versions (and repeatables, by `R__name`) as applied (see `adoptHistory`). */
+  versions?: readonly string[];
+}
+
+/** What `baseline()` did. */
+export interface BaselineResult {
+  /** Versions recorded as applied by this call (not run), in order; already recorded ones are not listed. */
+  baselined: { version: string; description: string }[];
+}
+
+/** What `status()` returns; the CLI's `status --json` prints exactly this. */
+export interface StatusReport {
+  /** The version table, as it is addressed in SQL. */
+  table: string;
+  /** Every version known to the files or the table, in order. */
+  migrations: StatusEntry[];
+  /** Highest applied version, or null. */
+  current: string | null;
+  /** Number of pending migrations. */
+  pending: number;
+}
+
+/** What `migrate()` would do now. */
+export interface MigrationPlan {
+  /** Migrations `migrate()` would apply, in order. */
+  pending: { version: string; description: string; transaction: boolean }[];
+  /** Applied versions whose up SQL changed since (they block `migrate()`). */
+  modified: string[];
+  /** Applied versions with no migration any more. */
+  missing: string[];
+}

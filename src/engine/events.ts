@@ -1,0 +1,62 @@
+/**
+ * Progress of a run: one reporter feeds both the user's logger (one line each) and `onEvent` (structured).
+ * @module
+ */
+import type { Migration } from "../core/migration.ts";
+
+/** Where progress goes; `console` fits. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Progress of a run, for a CLI or a log. */
+export type MigrationEvent =
+  | { type: "start"; direction: "up" | "down"; version: string; description: string }
+  | { type: "done"; direction: "up" | "down"; version: string; description: string; durationMs: number }
+  | { type: "warning"; message: string };
+
+/** One migration that ran. */
+export interface MigrationRun {
+  version: string;
+  description: string;
+  durationMs: number;
+}
+
+/**
+ * Emits each event once, to whichever of logger and onEvent the user gave.
+ *
+ * @example
+ * ```ts
+ * const reporter = new Reporter(console);
+ * reporter.start("up", migration);
+ * const run = reporter.done("up", migration, 12.3); // logs "applied 002 add users (12.3 ms)"
+ * ```
+ */
+export class Reporter {
+  constructor(private readonly logger?: Logger, private readonly onEvent?: (event: MigrationEvent) => void) {}
+
+  /** A migration starts running in `direction`. */
+  start(direction: "up" | "down", m: Migration): void {
+    this.onEvent?.({ type: "start", direction, version: m.version, description: m.description });
+  }
+
+  /** A migration finished; returns what the run result lists. */
+  done(direction: "up" | "down", m: Migration, durationMs: number): MigrationRun {
+    const run = { version: m.version, description: m.description, durationMs: Math.round(durationMs * 10) / 10 };
+    this.onEvent?.({ type: "done", direction, ...run });
+    this.logger?.info(`${direction === "up" ? "applied" : "rolled back"} ${m.version} ${m.description} (${run.durationMs} ms)`);
+    return run;
+  }
+
+  /** Something the user should know that does not stop the run. */
+  warn(message: string): void {
+    this.onEvent?.({ type: "warning", message });
+    this.logger?.warn(message);
+  }
+
+  /** A line for the log only (resolve, baseline). */
+  info(message: string): void {
+    this.logger?.info(message);
+  }
+}

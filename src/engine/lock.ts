@@ -1,0 +1,214 @@
+/**
+ * The migration lock: a transaction-scoped advisory lock, so it survives PgBouncer transaction pooling and is
+ * released by COMMIT, ROLLBACK or a dead connection. Settings are SET LOCAL (never leak into a pooled
+ * connection); a run that must stop cancels its running statement and rolls back.
+ * @module
+ */
+import type { Deadline } from "../core/deadline.ts";
+import { MigrationError, toConnectionError } from "../core/errors.ts";
+import { serverFailure } from "./sql-error.ts";
+import { quoteIdent } from "../core/sql-text.ts";
+import { type Driver, lastRows, type Queryable } from "../drivers/driver.ts";
+import type { History } from "./history.ts";
+
+/** What the lock needs to know about the Migrator. */
+export interface LockContext {
+  driver: Driver;
+  history: History;
+  /** Postgres `lock_timeout` for the lock and for table locks taken by migrations. */
+  lockTimeoutMs: number;
+  /** The schema the user named, made the search_path of the transaction. */
+  schema?: string;
+}
+
+/**
+ * Makes the server notice a client that died (SIGKILL, lost network) within a second even in the middle of a
+ * long statement, so it rolls back and releases the migration lock instead of finishing first (PostgreSQL 14+;
+ * ignored where unsupported).
+ */
+const NOTICE_DEAD_CLIENT =
+  "DO $orchwf$ BEGIN PERFORM set_config('client_connection_check_interval', '1000', true); EXCEPTION WHEN OTHERS THEN NULL; END $orchwf$";
+
+/** The locked transaction `fn` works in. */
+export interface LockedTransaction extends Queryable {
+  /** The row of the `read` statement sent with the lock (read after the lock was taken). */
+  readonly read: Record<string, unknown>;
+  /**
+   * Sends `sql` and COMMIT in one message: a step's last round trip. Rejects (and the transaction rolls back)
+   * when `sql` fails; on PGlite the commit happens when `fn` returns.
+   */
+  commitWith(sql: string): Promise<void>;
+}
+
+/**
+ * Runs `fn` in a transaction that holds the migration lock, READ COMMITTED, so that `read` (a SELECT of one
+ * row, sent right after the lock is taken) sees what the previous holder committed. On a server the first
+ * round trip is BEGIN, the settings, the try-lock and `read`; only when another run holds the lock a second one
+ * waits for it. When the run must stop, the server statement is cancelled and the transaction rolls back
+ * before this returns.
+ *
+ * @example
+ * ```ts
+ * await withMigrationLock(ctx, deadline, (tx) => history.readExisting(tx));
+ * ```
+ */
+export async function withMigrationLock<T>(
+  ctx: LockContext,
+  deadline: Deadline,
+  fn: (tx: LockedTransaction) => Promise<T>,
+  read = "SELECT true AS ok",
+): Promise<T> {
+  if (ctx.driver.embedded) return await embeddedLock(ctx, deadline, fn, read);
+  const cancels: Promise<unknown>[] = [];
+  try {
+    return await ctx.driver.session(async (conn) => {
+      let open = true; // until COMMIT went through
+      let stopCancelling = () => {};
+      try {
+        const [first] = await lockRace(ctx, deadline, 
+          lastRows<Record<string, unknown>>(conn, [
+            "BEGIN ISOLATION LEVEL READ COMMITTED",
+            ...settingsSql(ctx, deadline),
+            NOTICE_DEAD_CLIENT,
+            tryLockSql(ctx),
+            `SELECT pg_backend_pid() AS orchwf_pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS orchwf_started, current_setting('orchwf.locked') AS orchwf_locked, r.* FROM (${read}) r`,
+          ]),
+        );
+        stopCancelling = cancelOnStop(ctx, deadline, cancels, first.orchwf_pid as number, first.orchwf_started as string);
+        const rows = first.orchwf_locked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
+        const tx: LockedTransaction = {
+          exec: (script) => conn.exec(script),
+          query: (text, params) => conn.query(text, params),
+          script: (script) => lastRows(conn, [script]),
+          read: rows,
+          // Not raced against the deadline: the outcome of a COMMIT must be known. A stop cancels the statement.
+          async commitWith(sql) {
+            await conn.exec(`${sql};\nCOMMIT`);
+            open = false;
+          },
+        };
+        const result = await fn(tx);
+        if (open) await conn.exec("COMMIT").catch((err) => { throw serverFailure(err, `committing a change to ${ctx.history.qualified}`); });
+        open = false;
+        return result;
+      } catch (err) {
+        // A lost connection is rolled back by the server; writing to it again would only fail inside the client.
+        if (open && !connectionLost(err)) await conn.exec("ROLLBACK").catch(() => {});
+        throw err;
+      } finally {
+        stopCancelling();
+      }
+    });
+  } finally {
+    // Not inside the session: with a one-connection pool the cancel needs the connection it frees.
+    await Promise.all(cancels);
+  }
+}
+
+/** PGlite: one session in-process, nothing to cancel, round trips are free: the driver's transaction. */
+function embeddedLock<T>(ctx: LockContext, deadline: Deadline, fn: (tx: LockedTransaction) => Promise<T>, read: string): Promise<T> {
+  return ctx.driver.transaction(async (conn) => {
+    const [first] = await lockRace(ctx, deadline, 
+      lastRows<Record<string, unknown>>(conn, [
+        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        ...settingsSql(ctx, deadline),
+        tryLockSql(ctx),
+        `SELECT current_setting('orchwf.locked') AS orchwf_locked, r.* FROM (${read}) r`,
+      ]),
+    );
+    const rows = first.orchwf_locked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
+    return await fn({
+      exec: (script) => conn.exec(script),
+      query: (text, params) => conn.query(text, params),
+      script: (script) => lastRows(conn, [script]),
+      read: rows,
+      async commitWith(sql) {
+        await deadline.race(conn.exec(sql));
+        // PGlite ignores statement_timeout and cannot be interrupted: a step that ends late (or during which
+        // the signal aborted) is rolled back here.
+        await deadline.catchUp();
+        deadline.check();
+      },
+    });
+  });
+}
+
+/**
+ * True when `err` says the connection is gone (terminated backend, server stopped, socket closed).
+ *
+ * @example
+ * ```ts
+ * if (!connectionLost(err)) await conn.exec("ROLLBACK");
+ * ```
+ */
+export function connectionLost(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if (toConnectionError(e)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The first message of a locked transaction: its failures are ours (a read-only server, no rights on the table). */
+async function lockRace<T>(ctx: LockContext, deadline: Deadline, work: Promise<T>): Promise<T> {
+  try {
+    return await deadline.race(work);
+  } catch (err) {
+    throw serverFailure(err, `taking the migration lock and reading ${ctx.history.qualified}`);
+  }
+}
+
+/** Takes the lock without waiting; the outcome goes into a transaction-local setting the next statement reads. */
+function tryLockSql(ctx: LockContext): string {
+  return `SELECT set_config('orchwf.locked', pg_try_advisory_xact_lock(${ctx.history.lockKey})::text, true)`;
+}
+
+/** Another run holds the lock: wait for it (at most lock_timeout), then read. */
+async function waitForLock(ctx: LockContext, conn: Queryable, deadline: Deadline, read: string): Promise<Record<string, unknown>> {
+  try {
+    const [row] = await deadline.race(lastRows<Record<string, unknown>>(conn, [`SELECT pg_advisory_xact_lock(${ctx.history.lockKey})`, read]));
+    return row;
+  } catch (err) {
+    throw lockError(ctx, err, deadline);
+  }
+}
+
+/** The transaction's limits (and the user's schema), SET LOCAL so they never leak into a pooled connection. */
+function settingsSql(ctx: LockContext, deadline: Deadline): string[] {
+  const remaining = deadline.remainingMs();
+  const settings = [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.lockTimeoutMs))}`];
+  if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
+  if (ctx.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(ctx.schema)}`);
+  return settings;
+}
+
+/**
+ * When the run must stop (signal or timeout), cancels this transaction's running statement. The cancel names
+ * the backend *and* its transaction start, so arriving late it cannot hit the next user of that pooled
+ * connection.
+ */
+function cancelOnStop(ctx: LockContext, deadline: Deadline, cancels: Promise<unknown>[], pid: number, started: string): () => void {
+  return deadline.onStop(() => {
+    cancels.push(
+      ctx.driver.query(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND (extract(epoch FROM xact_start) * 1000000)::bigint = $2::bigint",
+        [pid, started],
+      ).catch(() => {}),
+    );
+  });
+}
+
+/** LOCK_TIMEOUT when the lock wait timed out, TIMEOUT when the run's deadline cancelled it. */
+function lockError(ctx: LockContext, err: unknown, deadline: Deadline): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === "55P03") {
+    return new MigrationError(
+      "LOCK_TIMEOUT",
+      `could not take the migration lock on ${ctx.history.qualified} within ${ctx.lockTimeoutMs} ms: another migration run holds it`,
+      { cause: err },
+    );
+  }
+  if (code === "57014" && deadline.expired) return deadline.timeoutError(err);
+  return serverFailure(err, `waiting for the migration lock on ${ctx.history.qualified}`);
+}

@@ -1,0 +1,189 @@
+/**
+ * `-- orchwf:no-transaction` migrations: claimed first (a dirty row without an execution time, committed, so
+ * every other run waits for it), then run statement by statement on one connection, then settled (clean row),
+ * withdrawn (the first statement failed: nothing changed) or left failed (dirty with an execution time) for a
+ * person to resolve.
+ * @module
+ */
+import { Deadline } from "../core/deadline.ts";
+import { MigrationError, toConnectionError } from "../core/errors.ts";
+import { type Migration, sameVersion } from "../core/migration.ts";
+import type { AppliedRow } from "../core/plan.ts";
+import { splitStatements } from "../core/split.ts";
+import { quoteIdent } from "../core/sql-text.ts";
+import type { MigrationRun } from "./events.ts";
+import { connectionLost, withMigrationLock } from "./lock.ts";
+import { restoreStatements } from "./session-state.ts";
+import { sqlError } from "./sql-error.ts";
+import type { StepContext } from "./step.ts";
+
+/** Between steps of one run: since when it waits for another run's no-transaction migration. */
+export interface WaitState {
+  since?: number;
+}
+
+/** How often a run waiting for another run's no-transaction migration looks again. */
+const WAIT_POLL_MS = 200;
+
+/**
+ * Runs a claimed no-transaction migration. On success the row becomes clean; if the first statement fails
+ * (nothing changed) the claim is withdrawn; if a later one fails (or the run stops while a statement runs) the
+ * row stays dirty with an execution time: `failed`, refused until resolved.
+ *
+ * @example
+ * ```ts
+ * const run = await applyWithoutTransaction(ctx, deadline, claimed);
+ * ```
+ */
+export async function applyWithoutTransaction(ctx: StepContext, deadline: Deadline, m: Migration): Promise<MigrationRun> {
+  const started = performance.now();
+  const failure = await runStatements(ctx, m, "up", deadline);
+  const ms = performance.now() - started;
+  const bookkeeping = new Deadline(); // the outcome is recorded even when the run was stopped
+  if (!failure) {
+    await withMigrationLock(ctx, bookkeeping, (tx) => ctx.history.settle(tx, m.version, ms));
+    return ctx.reporter.done("up", m, ms);
+  }
+  await withMigrationLock(ctx, bookkeeping, (tx) =>
+    failure.partial ? ctx.history.settle(tx, m.version, ms, true) : ctx.history.remove(tx, m.version)
+  );
+  throw failure.error;
+}
+
+/**
+ * Rolls back a no-transaction migration: claim its row for the rollback, run the down statements, then forget
+ * the row (or leave it failed). Undefined when another run rolled it back first.
+ *
+ * @example
+ * ```ts
+ * const run = await revertWithoutTransaction(ctx, deadline, migration);
+ * ```
+ */
+export async function revertWithoutTransaction(ctx: StepContext, deadline: Deadline, m: Migration): Promise<MigrationRun | undefined> {
+  const row = await withMigrationLock(ctx, deadline, async (tx) => {
+    const rows = await ctx.history.readExisting(tx);
+    refuseDirty(ctx, rows);
+    const found = rows.find((r) => sameVersion(r.version, m.version));
+    if (found) await ctx.history.claimForRollback(tx, found.version);
+    return found;
+  });
+  if (!row) return undefined;
+  const started = performance.now();
+  const failure = await runStatements(ctx, m, "down", deadline);
+  const ms = performance.now() - started;
+  const bookkeeping = new Deadline();
+  if (!failure) {
+    await withMigrationLock(ctx, bookkeeping, (tx) => ctx.history.remove(tx, row.version));
+    return ctx.reporter.done("down", m, ms);
+  }
+  await withMigrationLock(ctx, bookkeeping, (tx) =>
+    ctx.history.settle(tx, row.version, failure.partial ? ms : row.executionMs ?? 0, failure.partial)
+  );
+  throw failure.error;
+}
+
+/**
+ * Runs statements one by one outside a transaction, on one connection. Returns the failure, if any, and
+ * whether it left the migration part way (an earlier statement ran, or a stopped statement may still finish).
+ */
+async function runStatements(
+  ctx: StepContext,
+  m: Migration,
+  direction: "up" | "down",
+  deadline: Deadline,
+): Promise<{ error: unknown; partial: boolean } | undefined> {
+  ctx.reporter.start(direction, m);
+  const script = direction === "up" ? m.up : m.down!;
+  const statements = await splitStatements(script);
+  // Errors before the first statement (no connection, SET failed) leave the migration untouched.
+  return await ctx.driver.session(async (conn) => {
+    if (ctx.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(ctx.schema)}`);
+    let lost = false;
+    try {
+      for (let i = 0; i < statements.length; i++) {
+        if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
+        try {
+          await deadline.race(conn.exec(statements[i].text));
+        } catch (err) {
+          const stopped = err instanceof MigrationError && (err.code === "TIMEOUT" || err.code === "ABORTED");
+          // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
+          const partial = i > 0 || stopped || /\bCONCURRENTLY\b/i.test(statements[i].text);
+          const error = sqlError(err, m, direction, script, statements[i].offset, deadline, partial);
+          lost = connectionLost(err);
+          return { error, partial };
+        }
+      }
+      return undefined;
+    } finally {
+      // The connection goes back to a pool (or is the user's client): without the migration's session SETs.
+      if (!lost) await conn.exec(`DO $orchwf$ BEGIN ${restoreStatements(ctx.baseline).map((s) => `${s};`).join(" ")} END $orchwf$`).catch(() => {});
+    }
+  }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
+}
+
+/**
+ * Another run is applying a no-transaction migration (a dirty row without an execution time): wait for it,
+ * polling, at most `lockTimeoutMs`. A row that failed part way (it has an execution time) is refused at once.
+ *
+ * @example
+ * ```ts
+ * await waitForRunning(ctx, deadline, busyRow, waiting);
+ * ```
+ */
+export async function waitForRunning(ctx: StepContext, deadline: Deadline, row: AppliedRow, waiting: WaitState): Promise<void> {
+  if (row.executionMs !== null) throw dirtyError(ctx, row);
+  waiting.since ??= Date.now();
+  if (Date.now() - waiting.since >= ctx.lockTimeoutMs) {
+    const since = row.appliedAt ? ` since ${row.appliedAt.toISOString()}` : "";
+    throw new MigrationError(
+      "DIRTY",
+      `migration ${row.version} has been running outside a transaction${since} and did not finish within ${ctx.lockTimeoutMs} ms (lockTimeoutMs). If no other run is applying it, its run died part way: check the database, finish or undo ${fileOf(ctx, row.version)} by hand, then call migrator.resolve("${row.version}", "applied") or migrator.resolve("${row.version}", "rolled-back")`,
+      { version: row.version, file: migrationOf(ctx, row.version)?.source?.up },
+    );
+  }
+  await deadline.sleep(WAIT_POLL_MS);
+}
+
+/**
+ * Refuses to run on top of a no-transaction migration that is running or failed part way.
+ *
+ * @example
+ * ```ts
+ * refuseDirty(ctx, await history.readExisting(tx));
+ * ```
+ */
+export function refuseDirty(ctx: Pick<StepContext, "migrations" | "history">, rows: readonly AppliedRow[]): void {
+  const row = rows.find((r) => r.dirty);
+  if (row) throw dirtyError(ctx, row);
+}
+
+/**
+ * The DIRTY error for `row`: says what happened and the library method that settles it; `version` and `file`
+ * carry the data for a CLI to phrase its own command.
+ *
+ * @example
+ * ```ts
+ * throw dirtyError(ctx, row);
+ * ```
+ */
+export function dirtyError(ctx: Pick<StepContext, "migrations" | "history">, row: AppliedRow): MigrationError {
+  const v = row.version;
+  const what = row.executionMs === null
+    ? "is being applied or rolled back outside a transaction by another run (or its run died part way)"
+    : "failed part way outside a transaction: some of its statements ran, the others did not";
+  return new MigrationError(
+    "DIRTY",
+    `migration ${v} (${fileOf(ctx, v)}) ${what}; nothing was run. Check the database, finish or undo that migration by hand, then call migrator.resolve("${v}", "applied") if its change is now complete, or migrator.resolve("${v}", "rolled-back") if it is undone (or update ${ctx.history.qualified} yourself: dirty = false, or delete the row)`,
+    { version: v, file: migrationOf(ctx, v)?.source?.up },
+  );
+}
+
+/** The migration with this version, if any. */
+export function migrationOf(ctx: Pick<StepContext, "migrations">, version: string): Migration | undefined {
+  return ctx.migrations.find((m) => sameVersion(m.version, version));
+}
+
+function fileOf(ctx: Pick<StepContext, "migrations">, version: string): string {
+  const m = migrationOf(ctx, version);
+  return m?.source?.up ?? (m ? `"${m.description}"` : "no migration file has this version");
+}

@@ -1,0 +1,66 @@
+/**
+ * Each migration starts with the session state the run started with. A migration may `SET search_path`,
+ * `SET ROLE` or `RESET ALL` at session level; PostgreSQL keeps that after COMMIT, so the next migration (and our
+ * own bookkeeping) would follow it. Before recording a migration, in the same transaction, the session's
+ * settings are put back: the role, the settings the session had SET when the run started (a library user's own
+ * `SET`s included), and every other session-level setting to its connection default. Nothing is reset that
+ * the run did not see changed, so a client passed in keeps its settings.
+ * @module
+ */
+import { quoteLiteral } from "../core/sql-text.ts";
+import type { Queryable } from "../drivers/driver.ts";
+
+/** The session state at the start of a run. */
+export interface SessionBaseline {
+  /** `current_setting('role')`: "none" unless the session did SET ROLE. */
+  role: string;
+  /** Settings the session had changed with SET (source "session"), as pg_settings spells their values. */
+  settings: [name: string, setting: string][];
+}
+
+/** Settings that are per transaction or ours: never touched. */
+const SKIPPED = "s.name NOT LIKE 'transaction\\_%' AND s.name NOT LIKE 'orchwf.%'";
+
+/**
+ * Reads the session's baseline (one query).
+ *
+ * @example
+ * ```ts
+ * const baseline = await readBaseline(driver);
+ * ```
+ */
+export async function readBaseline(q: Queryable): Promise<SessionBaseline> {
+  const [row] = await q.query<{ role: string; settings: string }>(
+    `SELECT current_setting('role') AS role,
+       (SELECT coalesce(json_agg(json_build_array(s.name, s.setting)), '[]')::text FROM pg_settings s
+        WHERE s.source = 'session' AND ${SKIPPED}) AS settings`,
+  );
+  return { role: row.role, settings: JSON.parse(row.settings) };
+}
+
+/**
+ * PL/pgSQL statements (for our bookkeeping DO block) that put the session back to `baseline`: the role first,
+ * so that our own statements run as the run's user.
+ *
+ * @example
+ * ```ts
+ * const restore = restoreStatements({ role: "none", settings: [] });
+ * ```
+ */
+export function restoreStatements(baseline: SessionBaseline): string[] {
+  const role = quoteLiteral(baseline.role);
+  const names = baseline.settings.map(([name]) => quoteLiteral(name));
+  const out = [
+    `IF current_setting('role') <> ${role} THEN PERFORM set_config('role', ${role}, false); END IF`,
+    `PERFORM set_config(s.name, s.reset_val, false) FROM pg_settings s WHERE s.source = 'session' AND ${SKIPPED}${
+      names.length > 0 ? ` AND s.name NOT IN (${names.join(", ")})` : ""
+    }`,
+  ];
+  if (baseline.settings.length > 0) {
+    const values = baseline.settings.map(([name, setting]) => `(${quoteLiteral(name)}, ${quoteLiteral(setting)})`).join(", ");
+    out.push(
+      `PERFORM set_config(b.name, b.setting, false) FROM (VALUES ${values}) b(name, setting) JOIN pg_settings s ON s.name = b.name WHERE s.setting IS DISTINCT FROM b.setting`,
+    );
+  }
+  return out;
+}
