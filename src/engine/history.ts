@@ -10,9 +10,9 @@ import { checksum, REPEATABLE_PREFIX } from "../core/migration.ts";
 import type { AppliedRow } from "../core/plan.ts";
 import { checkVersionRows, inspectVersionTable } from "./history-shape.ts";
 import { permissionDenied } from "../core/error-codes.ts";
+import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
 export type { AppliedRow } from "../core/plan.ts";
-import { qualifiedName, quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 
 /** Columns this tool adds to the Go package's table, with their definitions. */
 const EXTRA_COLUMNS: Record<string, string> = {
@@ -92,11 +92,48 @@ export class History {
     this.lockKey = new DataView(digest.buffer, digest.byteOffset, 8).getBigInt64(0).toString();
   }
 
+  /**
+   * Where this table is, resolved once per run so that no statement of ours follows a search_path a migration
+   * changed: its own schema when it exists, else the schema it would be created in (`current_schema()`).
+   * Also says whether it has every column we need. One query.
+   */
+  async locate(q: Queryable): Promise<{ located: History; ready: boolean }> {
+    if (this.schema !== undefined) return { located: this, ready: await this.isReady(q) };
+    const [row] = await q.query<{ found: string | null; current: string | null; columns: string }>(
+      `SELECT (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)) AS found,
+         current_schema()::text AS current,
+         (SELECT coalesce(json_agg(attname::text), '[]')::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped) AS columns`,
+      [this.qualified],
+    );
+    const have = new Set(JSON.parse(row.columns) as string[]);
+    const ready = have.has("version") && Object.keys(EXTRA_COLUMNS).every((c) => have.has(c));
+    const schema = row.found ?? row.current ?? undefined; // no schema at all: left to the server's error
+    return { located: schema === undefined ? this : new History(schema, this.table, { lockSchema: this.schema }), ready };
+  }
+
   /** True when the table exists and has every column we need (the common, fast path); refuses a table not ours. */
   async isReady(q: Queryable): Promise<boolean> {
     return (await this.guard("read", () => inspectVersionTable(q, this.qualified))).kind === "ready";
   }
 
+  /** A missing privilege on the version table is PERMISSION_DENIED, with the GRANT that fixes it. */
+  private async guard<T>(doing: "create" | "read", step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      throw permissionDenied(err, this.qualified, doing) ?? err;
+    }
+  }
+
+  /** Creates the table, or adds our columns to the Go package's. Run under the migration lock. */
+  ensure(q: Queryable): Promise<void> {
+    return this.guard("create", () => this.create(q));
+  }
+
+  private async create(q: Queryable): Promise<void> {
+    if ((await inspectVersionTable(q, this.qualified)).kind === "ready") return; // never ALTER a table that is not ours
+    // Only a schema the user named is created (CREATE SCHEMA needs a right on the database, even IF NOT EXISTS).
+    const schema = this.lockSchema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.lockSchema)};\n`;
     const extra = Object.entries(EXTRA_COLUMNS);
     await q.exec(
       `${schema}CREATE TABLE IF NOT EXISTS ${this.qualified} (
@@ -153,6 +190,37 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
   }
 
   /**
+   * One SELECT returning one row: `versions`, the table's (version, dirty, repeatable's checksum) triples as JSON
+   * text, or NULL when the table holds exactly `known` and nothing is dirty (checked on the server by count and
+   * digest, so a step of a long run moves a few bytes, not the whole history).
+   */
+  versionReadSql(known?: VersionSet): string {
+    const all = `(SELECT coalesce(json_agg(json_build_array(version, coalesce(dirty, false), ` +
+      `CASE WHEN starts_with(version, '${REPEATABLE_PREFIX}') THEN checksum END)), '[]')::text FROM ${this.qualified})`;
+    if (known === undefined) return `SELECT ${all} AS versions`;
+    return `SELECT CASE WHEN s.n = ${known.size} AND s.d = ${known.digest} AND NOT s.dirty THEN NULL ELSE ${all} END AS versions
+FROM (SELECT count(*) AS n, coalesce(sum(${VERSION_HASH_SQL}), 0) AS d, coalesce(bool_or(dirty), false) AS dirty FROM ${this.qualified}) s`;
+  }
+
+  /**
+   * Just versions, failure marks and (for repeatables, re-applied when it changes) checksums: all the locked step
+   * before each migration needs, and far cheaper to fetch.
+   */
+  async readVersions(q: Queryable): Promise<{ version: string; dirty: boolean; checksum: string | null }[]> {
+    const rows = await this.guard("read", () =>
+      q.query<{ version: string; dirty: boolean | null; checksum: string | null }>(
+        `SELECT version, dirty, CASE WHEN starts_with(version, '${REPEATABLE_PREFIX}') THEN checksum END AS checksum FROM ${this.qualified}`,
+      )
+    );
+    checkVersionRows(this.qualified, rows);
+    return rows.map((r) => ({ version: r.version, dirty: r.dirty === true, checksum: r.checksum }));
+  }
+
+  /** A repeatable migration's earlier row is replaced when it runs again. */
+  private replacing(migration: Migration): string {
+    return migration.repeatable ? `DELETE FROM ${this.qualified} WHERE version = ${quoteLiteral(migration.version)};\n` : "";
+  }
+
   /**
    * `record` as SQL text, appended to the migration's own script so both go in one round trip. The execution
    * time is measured by the server: from the script's arrival (statement_timestamp()) to this statement.

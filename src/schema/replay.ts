@@ -79,7 +79,7 @@ async function replayAtOnce(driver: Driver, migrations: readonly Migration[], hi
   if (migrations.some((m) => m.transaction === false || /\bSET\s+LOCAL\b|\bset_config\s*\(/i.test(m.up))) return false;
   const sorted = validateMigrations(migrations);
   const parts = schema === undefined ? [] : [`SET LOCAL search_path TO ${quoteIdent(schema)}`];
-  for (const m of sorted) parts.push(withoutTransactionWrapper(m.up, m.source?.up), history.recordStatement(m));
+  for (const m of sorted) parts.push(await withoutTransactionWrapper(m.up, m.source?.up), history.recordStatement(m));
   try {
     // "\n;\n" ends a script whose last line is a comment or has no semicolon.
     await driver.transaction((tx) => tx.exec(parts.join("\n;\n")));
