@@ -1,6 +1,6 @@
 /** createTestDatabase: a migrated, independent PGlite per call, keyed on the migrations' checksums. */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { type Migration, Migrator, orchwfMigrations } from "../src/mod.ts";
 import { clearTestDatabaseCache, createTestDatabase } from "../src/testing.ts";
 
@@ -71,6 +71,9 @@ test("uses the given version table and schema", async () => {
     await db.close();
   }
 });
+
+// Pooled instances stay open between tests (that is the point): close them, or Node's runner waits on them.
+after(() => clearTestDatabaseCache());
 
 test("isolation rollback: a write in one test database is invisible to the next, also after a test that committed", async () => {
   const options = { migrations: [users("email")], isolation: "rollback" } as const;
