@@ -26,7 +26,15 @@ count() { # runtime status pass fail skip
 # The CLI and package tests start every runtime (Bun, Deno, Node, compiled binary) in subprocesses themselves:
 # they run once, from Bun, rather than three times over.
 others=()
-for f in "${files[@]}"; do case $f in */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/package.test.ts) ;; *) others+=("$f") ;; esac; done
+# So do the files that start each runtime themselves (testing-examples, bench-smoke) and verify.test.ts, whose
+# PGlite replays are the same WebAssembly under every runtime and the slowest file of the suite.
+for f in "${files[@]}"; do
+  case $f in
+    */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/package.test.ts|*/cli-validate.test.ts) ;;
+    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts) ;;
+    *) others+=("$f") ;;
+  esac
+done
 
 for runtime in $runtimes; do
   log="$work/$runtime.log"

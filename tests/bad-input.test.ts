@@ -109,7 +109,7 @@ const CASES: Case[] = [
   { name: "roll back -1 steps", act: rollback({ steps: -1 }), code: "USAGE", message: ["not -1"] },
   { name: "roll back 1.5 steps", act: rollback({ steps: 1.5 }), code: "USAGE", message: ["not 1.5"] },
   { name: "resolve with an unknown outcome", act: async (ctx) => (await ctx.migrator()).resolve("001", "done" as never), code: "USAGE", message: ["the outcome must be \"applied\" or \"rolled-back\""] },
-  { name: "resolve a version that is not recorded", act: async (ctx) => (await ctx.migrator()).resolve("042", "applied"), code: "UNKNOWN_VERSION", message: ["version \"042\" is not recorded in \"orchwf_migrations\"; nothing to resolve"] },
+  { name: "resolve a version that is not recorded", act: async (ctx) => (await ctx.migrator()).resolve("042", "applied"), code: "UNKNOWN_VERSION", message: ["version \"042\" is not recorded in \"public\".\"orchwf_migrations\"; nothing to resolve"] },
   // --- rolling back ---
   { name: "up without down when rolling back", noBase: true, files: { "001_base.up.sql": BASE_UP }, act: rollback({}), code: "MISSING_DOWN", message: ["migration 001 (base) has no down script ({dir}/001_base.down.sql does not exist); nothing was rolled back"], version: "001", file: "001_base.down.sql" },
   { name: "unknown version in the database", setup: insertVersion("999"), teardown: deleteVersion("999"), act: rollback({}), code: "UNKNOWN_VERSION", message: ["version 999 is recorded as applied but no migration has that version"], version: "999" },

@@ -250,7 +250,7 @@ describe("what the CLI prints", () => {
       assert.equal(up.code, 1, up.stderr);
       const { error } = JSON.parse(up.stdout);
       assert.equal(error.code, "PERMISSION_DENIED");
-      assert.match(error.message, /cannot create the version table "orchwf_migrations": permission denied for schema public.*GRANT CREATE ON SCHEMA public/s);
+      assert.match(error.message, /cannot create the version table "public"."orchwf_migrations": permission denied for schema public.*GRANT CREATE ON SCHEMA public/s);
       // A version table the role may not read.
       await ownerSql.unsafe("CREATE TABLE orchwf_migrations (version VARCHAR(255) PRIMARY KEY, description TEXT, applied_at TIMESTAMP)");
       const status = await runWith(bunRunner, ["status", "--json", "--db", app.toString()]);

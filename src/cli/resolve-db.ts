@@ -94,7 +94,8 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
       ssl: ssl as postgres.Options<Record<string, never>>["ssl"],
       connection: target.settings,
       target_session_attrs: target.targetSessionAttrs as postgres.Options<Record<string, never>>["target_session_attrs"],
-      max: 1, // one session: a CLI runs one thing at a time, and a script with its own BEGIN needs it
+      // Two: the run uses one; a stop (Ctrl-C, --timeout) cancels its statement through the other at once.
+      max: 2,
       onnotice: () => {},
       connect_timeout: options.connectTimeoutSeconds ?? target.connectTimeoutSeconds ?? 10,
       idle_timeout: 0,
