@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import pg from "pg";
 import postgres from "postgres";
-import { loadMigrations, type Migration } from "../src/mod.ts";
+import { loadMigrations, type Migration, orchwfMigrations } from "../src/mod.ts";
 import { closeServerTestDatabases, createServerTestDatabase, templateName } from "../src/testing.ts";
 import { postgresServerUrl } from "./helpers/postgres-server.ts";
 import { BUN, migrationDir } from "./fixtures/spawn-runner.ts";
@@ -37,6 +37,11 @@ async function databases(like: string): Promise<string[]> {
   } finally {
     await admin.end();
   }
+}
+
+/** The test databases (not templates) made with `prefix`. */
+async function clones(prefix: string): Promise<string[]> {
+  return (await databases(`${prefix}_%`)).filter((name) => !name.startsWith(`${prefix}_tpl_`));
 }
 
 async function serverVersion(): Promise<number> {
@@ -179,6 +184,62 @@ describe("createServerTestDatabase", { skip }, () => {
       await db.close();
     }
     assert.deepEqual(await databases(db.name), []);
+  });
+
+  test("the next database is cloned ahead while a test runs, and the next test gets it", LONG, async () => {
+    const prefix = `orchwf_ahead_${process.pid}`;
+    const a = await createServerTestDatabase({ url: serverUrl!, prefix, prepare: true });
+    made.push(a.template);
+    // The clone made ahead appears beside a without a second call (bounded wait on the server's catalog).
+    let ahead: string[] = [];
+    for (const until = Date.now() + 30_000; ahead.length === 0 && Date.now() < until;) {
+      ahead = (await clones(prefix)).filter((n) => n !== a.name);
+    }
+    assert.equal(ahead.length, 1, "one database cloned ahead");
+    const b = await createServerTestDatabase({ url: serverUrl!, prefix, prepare: true });
+    assert.equal(b.name, ahead[0], "the next test took the clone made ahead");
+    assert.deepEqual([...await b.sql`SELECT count(*)::int AS n FROM orchwf_migrations`], [{ n: 1 }]);
+    await a.close();
+    await b.close();
+    await closeServerTestDatabases(); // drops the one made ahead for a third test
+    assert.deepEqual(await clones(prefix), []);
+  });
+
+  test("prepare: false clones nothing ahead", LONG, async () => {
+    const prefix = `orchwf_noahead_${process.pid}`;
+    const a = await createServerTestDatabase({ url: serverUrl!, prefix, prepare: false });
+    made.push(a.template);
+    await closeServerTestDatabases(); // would wait for (and drop) a clone made ahead, if there were one
+    assert.deepEqual(await clones(prefix), [a.name]);
+    await a.close();
+  });
+
+  test("a process that ends without cleaning up leaves nothing; one that was killed is swept by the next run", LONG, async () => {
+    const run = (prefix: string, mode: "hang" | "exit") => {
+      const child = spawn(BUN, [join(import.meta.dirname!, "fixtures", "leftover-worker.ts"), serverUrl!, prefix, mode], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stderr.on("data", (c) => (err += c));
+      const printed = new Promise<string>((resolve) => child.stdout.on("data", (c) => (out += c) && out.includes("\n") && resolve(JSON.parse(out).name)));
+      const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      return { child, printed, done, err: () => err };
+    };
+    const version = await serverVersion();
+    for (const p of [`orchwf_exit_${process.pid}`, `orchwf_killed_${process.pid}`]) made.push(templateName(orchwfMigrations, { prefix: p }, version));
+    const exiting = run(`orchwf_exit_${process.pid}`, "exit");
+    assert.equal(await exiting.done, 0, exiting.err());
+    assert.deepEqual(await clones(`orchwf_exit_${process.pid}`), [], "the exit hook dropped the clone made ahead");
+
+    const prefix = `orchwf_killed_${process.pid}`;
+    const hanging = run(prefix, "hang");
+    const left = await hanging.printed;
+    hanging.child.kill("SIGKILL");
+    await hanging.done;
+    assert.deepEqual(await clones(prefix), [left]);
+    const next = await createServerTestDatabase({ url: serverUrl!, prefix, prepare: false });
+    await next.close();
+    await closeServerTestDatabases(); // waits for the sweep
+    assert.deepEqual(await clones(prefix), [], "the dead process's database was dropped");
   });
 
   test("an unreachable server is a ConnectionError with the password masked", LONG, async () => {

@@ -15,6 +15,7 @@ import { accessSync, constants, linkSync, mkdirSync, readFileSync, realpathSync,
 import { hostname } from "node:os";
 import process from "node:process";
 import { MigrationError } from "../core/errors.ts";
+import { bootId, pidExists, startedAtMs, startTime } from "../core/process-identity.ts";
 
 /** A held lock; `release()` removes the lock file. */
 export interface DirectoryLock {
@@ -227,41 +228,4 @@ function inUse(dir: string, file: string, holder: Holder | undefined, why?: stri
 
 function currentHolder(): Holder {
   return { pid: process.pid, start: startTime(process.pid), boot: bootId(), host: hostname() };
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === "EPERM"; // exists, owned by someone else
-  }
-}
-
-/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may itself contain spaces). */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined; // not Linux, or gone
-  }
-}
-
-function bootId(): string | undefined {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Wall-clock start of a process from its start time in ticks (USER_HZ is 100 on every Linux port). */
-function startedAtMs(ticks: string): number | undefined {
-  try {
-    const btime = /^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1];
-    return btime === undefined ? undefined : Number(btime) * 1000 + Number(ticks) * 10;
-  } catch {
-    return undefined;
-  }
 }

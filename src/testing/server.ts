@@ -3,14 +3,18 @@
  * template database named after a hash of what makes the schema (versions, checksums, table, schema, server
  * version); every test database is then `CREATE DATABASE test_x TEMPLATE tpl`, a file copy on the server.
  * Building takes a cluster-wide advisory lock, so parallel workers and processes build each template once.
+ * The next clone is made in the background while a test runs (as IntegreSQL does), so a test waits only for its
+ * client to connect; databases a dead process left behind are dropped by the next run on the same machine.
  * @module
  */
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import process from "node:process";
 import postgres from "postgres";
 import { orchwfMigrations } from "../builtin.ts";
 import { ConnectionError, MigrationError } from "../core/errors.ts";
 import { checksum, type Migration, validateMigrations } from "../core/migration.ts";
+import { bootId, pidExists } from "../core/process-identity.ts";
 import { quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 import { Migrator, toConnectionError } from "../migrator.ts";
 
@@ -43,6 +47,14 @@ export interface ServerTestDatabaseOptions<Client = postgres.Sql> {
    * fsync off. Default: the server's.
    */
   strategy?: "wal_log" | "file_copy";
+  /**
+   * Clone the next database in the background while this one is in use, so the next test does not wait for
+   * `CREATE DATABASE`. Default: when the server runs with `fsync=off` (a test server), where it halves the cost
+   * per test; with fsync on, the `DROP DATABASE` of a test then has to write that clone to disk (its checkpoint),
+   * which costs more than the wait saved (BENCHMARKS.md). The clone no test took is dropped by
+   * `closeServerTestDatabases()`, when the process is about to exit, or by the next run.
+   */
+  prepare?: boolean;
   /** Told when this process built a template (not when it found one): its name and how long migrating took. */
   onTemplateBuilt?: (info: { template: string; ms: number }) => void;
 }
@@ -63,10 +75,14 @@ export interface ServerTestDatabase<Client = postgres.Sql> {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Admin connections (one session each), by server URL. */
+/** Admin connections, by server URL: two sessions, so a background clone does not hold up a test's drop. */
 const admins = new Map<string, postgres.Sql>();
 /** Templates known to exist, by server URL and key; a failed build is removed so the next call builds again. */
 const templates = new Map<string, Promise<string>>();
+/** A database cloned ahead for the next test, by server URL, template and strategy (undefined if that failed). */
+const prepared = new Map<string, Promise<string | undefined>>();
+/** Leftovers of dead processes on this machine, swept once per server URL and prefix. */
+const swept = new Map<string, Promise<void>>();
 let counter = 0;
 
 /**
@@ -94,17 +110,21 @@ export function createServerTestDatabase(options: ServerTestDatabaseOptions<post
  */
 export function createServerTestDatabase<Client>(options: ServerTestDatabaseOptions<Client>): Promise<ServerTestDatabase<Client>>;
 export async function createServerTestDatabase<Client>(options: ServerTestDatabaseOptions<Client>): Promise<ServerTestDatabase<Client>> {
-  const server = parseServerUrl(options.url);
+  parseServerUrl(options.url); // a clear USAGE error before anything connects
   const migrations = validateMigrations(options.migrations ?? orchwfMigrations);
   const prefix = options.prefix ?? "orchwf_test";
   if (!/^[a-z_][a-z0-9_]{0,29}$/.test(prefix)) throw new MigrationError("USAGE", `prefix must be a lower-case identifier of at most 30 characters, not ${JSON.stringify(prefix)}`);
   const admin = adminFor(options.url);
   const template = await templateFor(admin, options.url, migrations, options, prefix);
-  const name = `${prefix}_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+  sweepOnce(admin, options.url, prefix);
   const strategy = options.strategy === undefined ? "" : ` STRATEGY ${options.strategy === "file_copy" ? "FILE_COPY" : "WAL_LOG"}`;
-  await clone(admin, name, template, strategy, () => templateFor(admin, options.url, migrations, options, prefix, true));
-  server.pathname = `/${name}`;
-  const url = server.toString();
+  const key = `${options.url}\n${template}\n${strategy}`;
+  // A clone made ahead if there is one (awaited if still being made: it is further along than a new one would be).
+  const ahead = prepared.get(key);
+  prepared.delete(key);
+  const name = (ahead && await ahead) || await clone(admin, newName(prefix), template, strategy, () => templateFor(admin, options.url, migrations, options, prefix, true));
+  if (options.prepare ?? !(await serverInfo(admin, options.url)).fsync) prepareNext(admin, key, template, strategy, prefix);
+  const url = databaseUrl(options.url, name);
   let client: Client;
   try {
     client = options.connect ? await options.connect(url) : postgres(url, { onnotice: () => {} }) as Client;
@@ -118,10 +138,73 @@ export async function createServerTestDatabase<Client>(options: ServerTestDataba
       try {
         await closeClient(client);
       } finally {
-        await drop(admin, name);
+        await drop(adminFor(options.url), name); // not the admin of the clone: closeServerTestDatabases may have ended it
       }
     })();
   return { sql: client, url, name, template, close, [Symbol.asyncDispose]: close };
+}
+
+/** `<prefix>_<machine>_<pid>_<n>_<random>`: the machine tag and pid let a later run tell a dead process's leftovers. */
+function newName(prefix: string): string {
+  return `${prefix}_${machineTag()}_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Six hex digits of this machine's host name and boot: containers and machines sharing one server differ. */
+let machine: string | undefined;
+function machineTag(): string {
+  return machine ??= createHash("sha256").update(`${hostname()}\n${bootId() ?? ""}`).digest("hex").slice(0, 6);
+}
+
+/** Starts cloning the next test's database; a failure only means the next test clones its own. */
+function prepareNext(admin: postgres.Sql, key: string, template: string, strategy: string, prefix: string): void {
+  if (prepared.has(key)) return; // a concurrent test already started one
+  const name = newName(prefix);
+  prepared.set(key, (async () => {
+    await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategy}`);
+    // The first session in a database builds its catalog cache files; the test's client then starts faster.
+    const warm = postgres(databaseUrl(key.split("\n")[0], name), { max: 1, onnotice: () => {}, fetch_types: false });
+    await warm`SELECT 1`.catch(() => {}).finally(() => warm.end({ timeout: 1 }));
+    return name;
+  })().catch(() => undefined));
+  exitHook();
+}
+
+/** Drops the clones made ahead that no test took. */
+async function dropPrepared(): Promise<void> {
+  const waiting = [...prepared.entries()];
+  prepared.clear();
+  await Promise.all(waiting.map(async ([key, made]) => {
+    const name = await made;
+    const admin = admins.get(key.split("\n")[0]);
+    if (name && admin) await drop(admin, name).catch(() => {});
+  }));
+}
+
+/** When the event loop runs dry (the tests are done and nobody called closeServerTestDatabases), clean up. */
+let hooked = false;
+function exitHook(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on("beforeExit", () => {
+    if (admins.size > 0) void closeServerTestDatabases();
+  });
+}
+
+/**
+ * Drops this machine's test databases whose process is gone (a crashed or killed test run, a runner that exited
+ * without cleaning up). A database of another machine, or of a live process, is never touched.
+ */
+function sweepOnce(admin: postgres.Sql, url: string, prefix: string): void {
+  const key = `${url}\n${prefix}`;
+  if (swept.has(key)) return;
+  const mine = `${prefix}_${machineTag()}_`;
+  swept.set(key, (async () => {
+    const rows = await adminQuery<{ datname: string }[]>(admin, `SELECT datname FROM pg_database WHERE starts_with(datname, ${quoteLiteral(mine)})`);
+    for (const { datname } of rows) {
+      const pid = Number(datname.slice(mine.length).split("_")[0]);
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !pidExists(pid)) await drop(admin, datname);
+    }
+  })().catch(() => {})); // best effort: the tests go on either way
 }
 
 /**
@@ -135,8 +218,11 @@ export async function createServerTestDatabase<Client>(options: ServerTestDataba
  * ```
  */
 export async function closeServerTestDatabases(): Promise<void> {
+  await Promise.all(swept.values());
+  await dropPrepared();
   const all = [...admins.values()];
   admins.clear();
+  swept.clear();
   templates.clear();
   versions.clear();
   await Promise.all(all.map((a) => a.end({ timeout: 5 })));
@@ -166,6 +252,13 @@ export function templateName(
   return `${options.prefix ?? "orchwf_test"}_tpl_${hash}`;
 }
 
+/** The server URL with another database's name. */
+function databaseUrl(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 function parseServerUrl(url: string): URL {
   let parsed: URL;
   try {
@@ -182,8 +275,8 @@ function parseServerUrl(url: string): URL {
 function adminFor(url: string): postgres.Sql {
   let admin = admins.get(url);
   if (!admin) {
-    // One session: CREATE/DROP DATABASE run one at a time anyway. Idle for 2 s, it lets go (so runners exit).
-    admin = postgres(url, { max: 1, onnotice: () => {}, idle_timeout: 2, connect_timeout: 10 });
+    // Idle for 2 s, a session lets go (so runners exit).
+    admin = postgres(url, { max: 2, onnotice: () => {}, idle_timeout: 2, connect_timeout: 10 });
     admins.set(url, admin);
   }
   return admin;
@@ -214,7 +307,7 @@ async function templateFor(
   prefix: string,
   rebuild = false,
 ): Promise<string> {
-  const name = templateName(migrations, { ...options, prefix }, await serverVersion(admin, url));
+  const name = templateName(migrations, { ...options, prefix }, (await serverInfo(admin, url)).version);
   const key = `${url}\n${name}`;
   let known = templates.get(key);
   if (!known || rebuild) {
@@ -226,12 +319,13 @@ async function templateFor(
   return await known;
 }
 
-/** server_version_num, asked once per server URL (a round trip saved on every later call). */
-const versions = new Map<string, Promise<number>>();
-function serverVersion(admin: postgres.Sql, url: string): Promise<number> {
+/** server_version_num and fsync, asked once per server URL (a round trip saved on every later call). */
+const versions = new Map<string, Promise<{ version: number; fsync: boolean }>>();
+function serverInfo(admin: postgres.Sql, url: string): Promise<{ version: number; fsync: boolean }> {
   let known = versions.get(url);
   if (!known) {
-    known = adminQuery<{ v: string }[]>(admin, "SELECT current_setting('server_version_num') AS v").then((rows) => Number(rows[0].v));
+    known = adminQuery<{ v: string; fsync: string }[]>(admin, "SELECT current_setting('server_version_num') AS v, current_setting('fsync') AS fsync")
+      .then((rows) => ({ version: Number(rows[0].v), fsync: rows[0].fsync !== "off" }));
     versions.set(url, known);
     known.catch(() => versions.delete(url));
   }
@@ -303,13 +397,14 @@ async function dropStale(session: postgres.ReservedSql, current: string, prefix:
 }
 
 /** CREATE DATABASE name TEMPLATE template; if the template vanished (dropped as stale by another process), rebuild once. */
-async function clone(admin: postgres.Sql, name: string, template: string, strategy: string, rebuild: () => Promise<string>): Promise<void> {
+async function clone(admin: postgres.Sql, name: string, template: string, strategy: string, rebuild: () => Promise<string>): Promise<string> {
   try {
     await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategy}`);
   } catch (err) {
     if ((err as { code?: string }).code !== "3D000") throw err;
     await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(await rebuild())}${strategy}`);
   }
+  return name;
 }
 
 async function drop(admin: postgres.Sql, name: string): Promise<void> {
