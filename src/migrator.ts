@@ -10,7 +10,7 @@ import { type AppliedRow, pendingMigrations, rollbackTargets, statusEntries } fr
 import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver } from "./drivers/driver.ts";
 import { type Logger, type MigrationEvent, type MigrationRun, Reporter } from "./engine/events.ts";
-import { History, VersionSet } from "./engine/history.ts";
+import { History } from "./engine/history.ts";
 import { withMigrationLock } from "./engine/lock.ts";
 import { applyWithoutTransaction, migrationOf, refuseDirty, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
 import { readBaseline } from "./engine/session-state.ts";
@@ -128,11 +128,9 @@ export class Migrator {
       for (const version of plan.missing) {
         this.reporter.warn(`version ${version} is recorded as applied in ${ctx.history.qualified} but has no migration file`);
       }
-      // The first step checks the table still holds what was just read (count + digest) instead of reading it again;
-      // repeatables are planned by checksum too, so with them each step reads the (small) version list.
-      const fast = !rows.some((r) => r.dirty) && !this.migrations.some((m) => m.repeatable);
-      const known = fast ? VersionSet.of(rows.map((r) => r.version)) : undefined;
-      return { applied: await this.applyLoop(ctx, deadline, { to: options.to }, known) };
+      // The first step reads the version list again, under the lock, with the table's digest; each later step only
+      // checks the table still holds what the run last saw (count + digest, on the server).
+      return { applied: await this.applyLoop(ctx, deadline, { to: options.to }) };
     } finally {
       deadline.dispose();
     }
@@ -143,11 +141,10 @@ export class Migrator {
     ctx: StepContext,
     deadline: Deadline,
     options: { to?: string; only?: string },
-    known?: VersionSet,
   ): Promise<MigrationRun[]> {
     const applied: MigrationRun[] = [];
     const waiting: WaitState = {};
-    const memory: StepMemory = { known };
+    const memory: StepMemory = {};
     for (;;) {
       deadline.check();
       const outcome = await applyStep(ctx, deadline, options, memory);

@@ -62,11 +62,12 @@ export function applyStep(
   memory.known = memory.pending = undefined; // until this step ends well, the next one reads and plans afresh
   return withMigrationLock(ctx, deadline, async (tx): Promise<StepOutcome> => {
     const text = tx.read.versions as string | null;
+    const digest = String(tx.read.digest);
     let pending: Migration[];
     let first = 0;
     let seen: VersionSet;
     if (text === null && known !== undefined) {
-      seen = known; // the table holds exactly what this run last saw: the plan stands
+      seen = known.reported(digest); // the table holds exactly what this run last saw: the plan stands
       if (planned !== undefined) [pending, first] = [planned, plannedNext];
       else pending = plan(ctx, known.versions.map((version) => ({ version, dirty: false })), options);
     } else {
@@ -78,7 +79,7 @@ export function applyStep(
         if (busy) return { kind: "busy", row: busy };
         rows = full;
       }
-      seen = VersionSet.of(rows.map((r) => r.version));
+      seen = VersionSet.of(rows.map((r) => r.version), digest);
       pending = plan(ctx, rows, options);
     }
     const next = pending[first];

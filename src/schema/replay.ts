@@ -12,6 +12,7 @@ import { toDriver } from "../drivers/detect.ts";
 import type { Driver } from "../drivers/driver.ts";
 import { History } from "../engine/history.ts";
 import { Migrator } from "../migrator.ts";
+import { scratchPGlite } from "./scratch-pglite.ts";
 
 /** Options of `replayMigrations`. */
 export interface ReplayOptions {
@@ -90,8 +91,7 @@ async function replayAtOnce(driver: Driver, migrations: readonly Migration[], hi
 }
 
 async function openPGlite(create?: () => Promise<PGlite>): Promise<Omit<Replay, "versionTable">> {
-  // Loaded on demand: a run against a server alone never loads PGlite's WebAssembly.
-  const pglite = create ? await create() : await (await import("@electric-sql/pglite")).PGlite.create();
+  const pglite = create ? await create() : await scratchPGlite();
   return { driver: toDriver(pglite), pglite, label: "pglite (in memory)", close: () => pglite.close() };
 }
 

@@ -11,6 +11,7 @@ import { History } from "../engine/history.ts";
 import type { Migration } from "../core/migration.ts";
 import { Migrator, type MigratorOptions } from "../migrator.ts";
 import { extensionsFor } from "../sources/extensions.ts";
+import { scratchPGlite } from "./scratch-pglite.ts";
 import { type ChangeWords, countOf, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `verifyMigrations`. */
@@ -103,9 +104,7 @@ export async function verifyMigrations(
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   if (options.db !== undefined) return verifyOn(options.db, migrations, options);
-  // Loaded on demand: users of postgres.js alone never load PGlite's WebAssembly.
-  const { PGlite } = await import("@electric-sql/pglite");
-  const pglite = await PGlite.create({ extensions: await extensionsFor(migrations, options.extensions) });
+  const pglite = await scratchPGlite({ extensions: await extensionsFor(migrations, options.extensions) });
   try {
     return await verifyOn(pglite, migrations, options, "pglite (in memory)");
   } finally {
