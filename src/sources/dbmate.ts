@@ -6,7 +6,7 @@
 import { MigrationError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
 import { sections } from "./files.ts";
-import { numberedFiles, requireCommentOnly, singleFileMigration } from "./single-file.ts";
+import { numberedFiles, singleFileMigration, upAndDown } from "./single-file.ts";
 
 const MARKER = /^--\s*migrate:(up|down)\b(.*)$/;
 
@@ -35,22 +35,15 @@ export async function readDbmate(dir: string): Promise<Migration[]> {
       if (/\btransaction:false\b/.test(m[2])) options.set(m[1], "false");
       return m[1];
     });
-    const ups = parts.get("up") ?? [];
-    const downs = parts.get("down") ?? [];
-    if (ups.length !== 1 || downs.length > 1) {
-      throw new MigrationError(
-        "INVALID_MIGRATION",
-        ups.length === 0
-          ? `${file.path}: no "-- migrate:up" line; dbmate migrations start with "-- migrate:up" (and may have a "-- migrate:down" part)`
-          : `${file.path}:${(ups.length > 1 ? ups[1] : downs[1]).line}: a second "-- migrate:${ups.length > 1 ? "up" : "down"}" line; a dbmate file has one of each`,
-        { file: file.path },
-      );
-    }
-    if (downs.length === 1 && downs[0].line < ups[0].line) {
-      throw new MigrationError("INVALID_MIGRATION", `${file.path}:${downs[0].line}: "-- migrate:down" comes before "-- migrate:up"`, { file: file.path });
-    }
-    requireCommentOnly(parts.get("preamble")![0].text, file.path, "-- migrate:up");
+    const { up, down } = upAndDown(file, parts, {
+      up: "-- migrate:up",
+      down: "-- migrate:down",
+      noun: " line",
+      missingUp: 'no "-- migrate:up" line; dbmate migrations start with "-- migrate:up" (and may have a "-- migrate:down" part)',
+      second: "; a dbmate file has one of each",
+      ordered: true,
+    });
     const transaction = !options.has("up") && !options.has("down");
-    return singleFileMigration(file, ups[0].text, downs[0]?.text, transaction);
+    return singleFileMigration(file, up, down, transaction);
   });
 }

@@ -7,7 +7,7 @@
 import { MigrationError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
 import { sections } from "./files.ts";
-import { numberedFiles, requireCommentOnly, singleFileMigration } from "./single-file.ts";
+import { numberedFiles, singleFileMigration, upAndDown } from "./single-file.ts";
 
 const ANNOTATION = /^--\s*\+goose\s+(.*?)\s*$/i;
 
@@ -52,19 +52,14 @@ export async function readGoose(dir: string): Promise<Migration[]> {
       return undefined;
     });
     if (open !== undefined) throw fail(open, "-- +goose StatementBegin without StatementEnd");
-    const ups = parts.get("up") ?? [];
-    const downs = parts.get("down") ?? [];
-    if (ups.length !== 1 || downs.length > 1) {
-      throw new MigrationError(
-        "INVALID_MIGRATION",
-        ups.length === 0
-          ? `${file.path}: no "-- +goose Up" annotation; goose SQL migrations start with "-- +goose Up"`
-          : `${file.path}:${(ups.length > 1 ? ups[1] : downs[1]).line}: a second "-- +goose ${ups.length > 1 ? "Up" : "Down"}"; a goose file has one of each`,
-        { file: file.path },
-      );
-    }
-    if (downs.length === 1 && downs[0].line < ups[0].line) throw fail(downs[0].line, '"-- +goose Down" comes before "-- +goose Up"');
-    requireCommentOnly(parts.get("preamble")![0].text, file.path, "-- +goose Up");
-    return singleFileMigration(file, ups[0].text, downs[0]?.text, transaction);
+    const { up, down } = upAndDown(file, parts, {
+      up: "-- +goose Up",
+      down: "-- +goose Down",
+      noun: "",
+      missingUp: 'no "-- +goose Up" annotation; goose SQL migrations start with "-- +goose Up"',
+      second: "; a goose file has one of each",
+      ordered: true,
+    });
+    return singleFileMigration(file, up, down, transaction);
   });
 }

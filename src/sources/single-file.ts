@@ -5,7 +5,7 @@
  */
 import { MigrationError } from "../core/errors.ts";
 import { hasStatements, type Migration, readDirectives } from "../core/migration.ts";
-import { badName, listDir, readSqlFile } from "./files.ts";
+import { badName, listDir, readSqlFile, type Section } from "./files.ts";
 
 /** A numbered file of a single-file format. */
 export interface NumberedFile {
@@ -50,6 +50,47 @@ export async function numberedFiles(
     out.push({ version: m[1], name: m[2] ?? "", path: entry.path, text: await readSqlFile(entry.path) });
   }
   return out;
+}
+
+/** How one tool's markers are spelled in messages. */
+export interface MarkerWords {
+  /** The up marker as written, e.g. `-- migrate:up`. */
+  up: string;
+  /** The down marker as written. */
+  down: string;
+  /** What a marker is called after its text: `" line"` or `""` (goose's annotations). */
+  noun: string;
+  /** The message for a file without an up marker. */
+  missingUp: string;
+  /** Said after "a second ...", e.g. "; a dbmate file has one of each". */
+  second?: string;
+  /** Refuse a down part before the up part (dbmate, goose); node-pg-migrate reads them in either order. */
+  ordered: boolean;
+}
+
+/**
+ * The one up part and the optional down part of a single-file migration split by `sections`: refuses a missing or
+ * second up marker, a second down marker, a down before the up (when `ordered`) and SQL before the up marker.
+ *
+ * @example
+ * ```ts
+ * const { up, down } = upAndDown(file, sections(file.text, marker), words);
+ * ```
+ */
+export function upAndDown(file: NumberedFile, parts: Map<string, Section[]>, words: MarkerWords): { up: string; down?: string } {
+  const fail = (message: string) => new MigrationError("INVALID_MIGRATION", message, { file: file.path });
+  const ups = parts.get("up") ?? [];
+  const downs = parts.get("down") ?? [];
+  if (ups.length === 0) throw fail(`${file.path}: ${words.missingUp}`);
+  if (ups.length > 1 || downs.length > 1) {
+    const [line, marker] = ups.length > 1 ? [ups[1].line, words.up] : [downs[1].line, words.down];
+    throw fail(`${file.path}:${line}: a second "${marker}"${words.noun}${words.second ?? ""}`);
+  }
+  if (words.ordered && downs.length === 1 && downs[0].line < ups[0].line) {
+    throw fail(`${file.path}:${downs[0].line}: "${words.down}" comes before "${words.up}"`);
+  }
+  requireCommentOnly(parts.get("preamble")![0].text, file.path, words.up);
+  return { up: ups[0].text, down: downs[0]?.text };
 }
 
 /**
