@@ -10,6 +10,7 @@ import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import { buildDistributions, bunRunner, type CliRun, denoRunner, type Runner, runWith } from "./helpers/cli.ts";
 import { migrationDir } from "./fixtures/spawn-runner.ts";
+import { orchwfMigrations } from "../src/mod.ts";
 
 const fromBun = Boolean((process.versions as { bun?: string }).bun);
 let dist: ReturnType<typeof buildDistributions> | undefined;
@@ -58,6 +59,12 @@ for (const name of ["bun", "deno", "node", "binary"] as const) {
         for (const bad of ["002_cr.up.sql", "004_psql.up.sql", "006_vacuum.up.sql"]) rmSync(join(dir, bad));
         const valid = parsed(await cli(["validate", "--dir", dir, "--json"]), 0);
         assert.deepEqual(valid.problems, []);
+        // --with-orchwf and --format reach validate and lint as they reach up.
+        const withBuiltins = parsed(await cli(["validate", "--dir", dir, "--with-orchwf", "--json"]), 0);
+        assert.equal(withBuiltins.migrations, (valid.migrations as number) + orchwfMigrations.length);
+        const wrongFormat = await cli(["lint", "--dir", dir, "--format", "dbmate", "--json"]);
+        assert.equal(wrongFormat.code, 1, wrongFormat.stderr);
+        assert.match(JSON.parse(wrongFormat.stdout).error.message, /no "-- migrate:up" line/);
 
         const lint = parsed(await cli(["lint", "--dir", dir, "--json"]), 1) as { findings: { rule: string; version: string }[] };
         assert.deepEqual(lint.findings.map((f) => `${f.version} ${f.rule}`), ["005 no-transaction-not-idempotent"]);

@@ -6,18 +6,19 @@ import { MigrationError } from "../core/errors.ts";
 import { readLintConfig } from "../lint/config.ts";
 import { lintMigrations, renderLint } from "../lint/lint.ts";
 import type { Migrator } from "../migrator.ts";
-import { type CommandOutput, migrationsOf } from "./validate.ts";
+import type { Migration } from "../core/migration.ts";
+import type { CommandOutput } from "./validate.ts";
 
 /**
- * Runs `lint` on `dir` (default: the built-in migrations), with its `.orchwf-lint.json`: exit 1 on an error.
+ * Runs `lint` on the command's migrations with `dir`'s `.orchwf-lint.json`: exit 1 on an error.
  *
  * @example
  * ```ts
- * const { exit, text } = await lintCommand("./migrations");
+ * const { exit, text } = await lintCommand(await loadMigrations("./migrations"), "./migrations");
  * ```
  */
-export async function lintCommand(dir: string | undefined): Promise<CommandOutput> {
-  const [migrations, config] = await Promise.all([migrationsOf(dir), readLintConfig(dir)]);
+export async function lintCommand(migrations: readonly Migration[], dir: string | undefined): Promise<CommandOutput> {
+  const config = await readLintConfig(dir);
   const report = await lintMigrations(migrations, config);
   return { exit: report.errors > 0 ? 1 : 0, json: report, text: renderLint(report) };
 }

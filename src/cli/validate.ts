@@ -3,10 +3,8 @@
  * database. Returns data and text; main.ts prints one of them.
  * @module
  */
-import { orchwfMigrations } from "../builtin.ts";
 import type { Migration } from "../core/migration.ts";
 import { checkMigrations, type Problem } from "../sources/check.ts";
-import { loadMigrations } from "../sources/load.ts";
 
 /** What a command returns: the `--json` value, the text, and the exit code. */
 export interface CommandOutput {
@@ -16,27 +14,15 @@ export interface CommandOutput {
 }
 
 /**
- * The migrations of `dir`, or the built-in OrchWF ones without it.
+ * Runs `validate` on the command's migrations (--dir in its --format, --with-orchwf; default the built-ins): exit 1
+ * when a problem is found.
  *
  * @example
  * ```ts
- * const migrations = await migrationsOf("./migrations");
+ * const { exit, text } = await validateCommand(await loadMigrations("./migrations"));
  * ```
  */
-export async function migrationsOf(dir: string | undefined): Promise<readonly Migration[]> {
-  return dir === undefined ? orchwfMigrations : await loadMigrations(dir);
-}
-
-/**
- * Runs `validate` on `dir` (default: the built-in migrations): exit 1 when a problem is found.
- *
- * @example
- * ```ts
- * const { exit, text } = await validateCommand("./migrations");
- * ```
- */
-export async function validateCommand(dir: string | undefined): Promise<CommandOutput> {
-  const migrations = await migrationsOf(dir);
+export async function validateCommand(migrations: readonly Migration[]): Promise<CommandOutput> {
   const problems = await checkMigrations(migrations, "both");
   const files = migrations.reduce((n, m) => n + (m.down === undefined ? 1 : 2), 0);
   const text = problems.length === 0

@@ -3,6 +3,7 @@
  * Shared by every format's loader.
  * @module
  */
+import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { MigrationError } from "../core/errors.ts";
@@ -25,17 +26,21 @@ export interface DirEntry {
  * ```
  */
 export async function listDir(dir: string): Promise<DirEntry[]> {
-  let names: string[];
+  let found: Dirent[];
   try {
-    names = await readdir(dir);
+    found = await readdir(dir, { withFileTypes: true });
   } catch (cause) {
     const code = (cause as { code?: string }).code;
     const why = code === "ENOENT" ? "it does not exist" : code === "ENOTDIR" ? "it is not a directory" : (cause as Error).message;
     throw new MigrationError("UNREADABLE_FILE", `cannot read migrations directory ${dir}: ${why}`, { file: dir, cause });
   }
-  const entries: DirEntry[] = [];
-  for (const name of names.filter((n) => !n.startsWith(".")).sort()) {
-    const path = join(dir, name);
+  const visible = found.filter((d) => !d.name.startsWith(".")).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The directory listing already tells files from directories; only symlinks (and the rare file system that
+  // does not report types) need a stat, all at once.
+  const kinds = await Promise.all(visible.map(async (d): Promise<DirEntry["kind"] | undefined> => {
+    if (d.isFile()) return "file";
+    if (d.isDirectory()) return "dir";
+    const path = join(dir, d.name);
     let info;
     try {
       info = await stat(path); // follows symlinks
@@ -44,10 +49,37 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
       const why = code === "ENOENT" ? "it is a symlink to nothing (dangling)" : (cause as Error).message;
       throw new MigrationError("UNREADABLE_FILE", `cannot read ${path}: ${why}`, { file: path, cause });
     }
-    if (info.isFile()) entries.push({ name, path, kind: "file" });
-    else if (info.isDirectory()) entries.push({ name, path, kind: "dir" });
-  }
-  return entries;
+    return info.isFile() ? "file" : info.isDirectory() ? "dir" : undefined;
+  }));
+  return visible.flatMap((d, i) => (kinds[i] === undefined ? [] : [{ name: d.name, path: join(dir, d.name), kind: kinds[i]! }]));
+}
+
+/**
+ * Several files' texts, as `readSqlFile` reads each, at most 64 open at once; on failure, the error of the first
+ * failing path in the given order (so the message does not depend on which read finished first).
+ *
+ * @example
+ * ```ts
+ * const [up, down] = await readSqlFiles(["1_a.up.sql", "1_a.down.sql"]);
+ * ```
+ */
+export async function readSqlFiles(paths: readonly string[]): Promise<string[]> {
+  const texts: string[] = new Array(paths.length);
+  const failures = new Map<number, unknown>();
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      try {
+        texts[i] = await readSqlFile(paths[i]);
+      } catch (err) {
+        failures.set(i, err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, paths.length) }, worker));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
+  return texts;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { MigrationError } from "../core/errors.ts";
 import { type Migration, migrationFromFiles, parseFileName, readDirectives, REPEATABLE_PREFIX, versionKey } from "../core/migration.ts";
-import { badName, listDir, readSqlFile } from "./files.ts";
+import { badName, listDir, readSqlFile, readSqlFiles } from "./files.ts";
 
 const EXPECTED = "VERSION_name.up.sql / VERSION_name.down.sql (VERSION is digits, e.g. 002_add_users.up.sql), or R__name.sql for a repeatable migration";
 
@@ -54,7 +54,7 @@ export async function readGolangMigrate(dir: string): Promise<Migration[]> {
     pair[parsed.direction] = entry.path;
     pairs.set(key, pair);
   }
-  const migrations: Migration[] = [];
+  const files: { version: string; name: string; up: string; down?: string }[] = [];
   for (const { up, down } of pairs.values()) {
     if (up === undefined) {
       const { version, name } = parseFileName(baseName(down!))!;
@@ -65,17 +65,14 @@ export async function readGolangMigrate(dir: string): Promise<Migration[]> {
     }
     const { version, name } = parseFileName(baseName(up))!;
     if (down !== undefined && baseName(down) !== `${version}_${name}.down.sql`) throw duplicate(version, up, down);
-    migrations.push(
-      migrationFromFiles({
-        version,
-        name,
-        up: await readSqlFile(up),
-        down: down === undefined ? undefined : await readSqlFile(down),
-        upFile: up,
-        downFile: down,
-      }),
-    );
+    files.push({ version, name, up, down });
   }
+  // Every file read at once (a long history is thousands of files), then made into migrations in order.
+  const texts = await readSqlFiles(files.flatMap((f) => (f.down === undefined ? [f.up] : [f.up, f.down])));
+  let at = 0;
+  const migrations: Migration[] = files.map(({ version, name, up, down }) =>
+    migrationFromFiles({ version, name, up: texts[at++], down: down === undefined ? undefined : texts[at++], upFile: up, downFile: down })
+  );
   for (const file of repeatables) migrations.push(await readRepeatable(file, baseName(file).replace(REPEATABLE, "$1")));
   return migrations;
 }

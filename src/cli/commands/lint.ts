@@ -4,6 +4,7 @@
  */
 import type { CommandContext, CommandResult } from "../context.ts";
 import { lintCommand } from "../lint.ts";
+import { chosenMigrations } from "../session.ts";
 
 /**
  * Runs `lint`.
@@ -14,6 +15,6 @@ import { lintCommand } from "../lint.ts";
  * ```
  */
 export async function run(ctx: CommandContext): Promise<CommandResult> {
-  const { json, text, exit } = await lintCommand(ctx.string("dir"));
+  const { json, text, exit } = await lintCommand(await chosenMigrations(ctx), ctx.string("dir"));
   return { json, text: text.trimEnd(), exit };
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import type { CommandContext, CommandResult } from "../context.ts";
+import { chosenMigrations } from "../session.ts";
 import { validateCommand } from "../validate.ts";
 
 /**
@@ -14,6 +15,6 @@ import { validateCommand } from "../validate.ts";
  * ```
  */
 export async function run(ctx: CommandContext): Promise<CommandResult> {
-  const { json, text, exit } = await validateCommand(ctx.string("dir"));
+  const { json, text, exit } = await validateCommand(await chosenMigrations(ctx));
   return { json, text: text.trimEnd(), exit };
 }
