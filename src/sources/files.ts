@@ -37,7 +37,7 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
   const visible = found.filter((d) => !d.name.startsWith(".")).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // The directory listing already tells files from directories; only symlinks (and the rare file system that
   // does not report types) need a stat, all at once.
-  const kinds = await Promise.all(visible.map(async (d): Promise<DirEntry["kind"] | undefined> => {
+  const settled = await Promise.allSettled(visible.map(async (d): Promise<DirEntry["kind"] | undefined> => {
     if (d.isFile()) return "file";
     if (d.isDirectory()) return "dir";
     const path = join(dir, d.name);
@@ -51,6 +51,9 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
     }
     return info.isFile() ? "file" : info.isDirectory() ? "dir" : undefined;
   }));
+  const failed = settled.find((r) => r.status === "rejected"); // the first by name, whichever failed first in time
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const kinds = settled.map((r) => (r as PromiseFulfilledResult<DirEntry["kind"] | undefined>).value);
   return visible.flatMap((d, i) => (kinds[i] === undefined ? [] : [{ name: d.name, path: join(dir, d.name), kind: kinds[i]! }]));
 }
 
