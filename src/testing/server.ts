@@ -407,7 +407,21 @@ async function clone(admin: postgres.Sql, name: string, template: string, strate
   return name;
 }
 
+/**
+ * Drops a test database. A client's `end()` can resolve before its server sessions are gone (pg's Pool does), and
+ * FORCE would then kill them under the client, which reports the 57P01 as an unhandled error: so the server waits
+ * up to 2 s for the sessions to leave on their own (milliseconds normally) and forces only what is still there.
+ */
 async function drop(admin: postgres.Sql, name: string): Promise<void> {
+  await adminQuery(
+    admin,
+    `DO $orchwf$ BEGIN
+  FOR i IN 1..200 LOOP
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = ${quoteLiteral(name)});
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END $orchwf$`,
+  );
   await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
 }
 
