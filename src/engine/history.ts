@@ -26,7 +26,9 @@ const EXTRA_COLUMNS: Record<string, string> = {
  * on a long history. The client never computes it: the server reports the digest, and the next step's expected
  * digest is that number plus the hash of the one version applied since, evaluated by the server.
  */
-const VERSION_HASH_SQL = "hashtextextended(version, 0)";
+function versionHashSql(version: string): string {
+  return `hashtextextended(${version}, 0)`;
+}
 
 /**
  * The versions a run believes the table holds, with an order-independent digest (the sum of each version's hash,
@@ -50,7 +52,7 @@ export class VersionSet {
   with(version: string): VersionSet {
     const versions = this.versions as string[];
     versions.push(version); // the old set is not used again by the run that owns it
-    return new VersionSet(versions, `${this.digestSql} + ${VERSION_HASH_SQL.replace("version", quoteLiteral(version))}`);
+    return new VersionSet(versions, `${this.digestSql} + ${versionHashSql(quoteLiteral(version))}`);
   }
 
   /** The same versions with the digest the server just reported for them (keeps the expression one term long). */
@@ -210,7 +212,7 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
       `CASE WHEN starts_with(version, '${REPEATABLE_PREFIX}') THEN checksum END)), '[]')::text FROM ${this.qualified})`;
     const same = known === undefined ? "false" : `s.n = ${known.size} AND s.d = ${known.digest} AND NOT s.dirty`;
     return `SELECT CASE WHEN ${same} THEN NULL ELSE ${all} END AS versions, s.d::text AS digest
-FROM (SELECT count(*) AS n, coalesce(sum(${VERSION_HASH_SQL}), 0) AS d, coalesce(bool_or(dirty), false) AS dirty FROM ${this.qualified}) s`;
+FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d, coalesce(bool_or(dirty), false) AS dirty FROM ${this.qualified}) s`;
   }
 
   /**

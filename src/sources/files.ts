@@ -37,7 +37,7 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
   const visible = found.filter((d) => !d.name.startsWith(".")).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // The directory listing already tells files from directories; only symlinks (and the rare file system that
   // does not report types) need a stat, all at once.
-  const settled = await Promise.allSettled(visible.map(async (d): Promise<DirEntry["kind"] | undefined> => {
+  const kinds = await mapInOrder(visible, async (d): Promise<DirEntry["kind"] | undefined> => {
     if (d.isFile()) return "file";
     if (d.isDirectory()) return "dir";
     const path = join(dir, d.name);
@@ -50,10 +50,7 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
       throw new MigrationError("UNREADABLE_FILE", `cannot read ${path}: ${why}`, { file: path, cause });
     }
     return info.isFile() ? "file" : info.isDirectory() ? "dir" : undefined;
-  }));
-  const failed = settled.find((r) => r.status === "rejected"); // the first by name, whichever failed first in time
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  const kinds = settled.map((r) => (r as PromiseFulfilledResult<DirEntry["kind"] | undefined>).value);
+  });
   return visible.flatMap((d, i) => (kinds[i] === undefined ? [] : [{ name: d.name, path: join(dir, d.name), kind: kinds[i]! }]));
 }
 
@@ -66,23 +63,31 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
  * const [up, down] = await readSqlFiles(["1_a.up.sql", "1_a.down.sql"]);
  * ```
  */
-export async function readSqlFiles(paths: readonly string[]): Promise<string[]> {
-  const texts: string[] = new Array(paths.length);
-  const failures = new Map<number, unknown>();
+export function readSqlFiles(paths: readonly string[]): Promise<string[]> {
+  return mapInOrder(paths, readSqlFile);
+}
+
+/**
+ * `fn` over every item, at most 64 at once; the results in the items' order, or the failure of the first failing
+ * item in that order (so a message does not depend on which call finished first).
+ */
+async function mapInOrder<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let firstFailure: { at: number; error: unknown } | undefined;
   let next = 0;
   const worker = async () => {
-    while (next < paths.length) {
+    while (next < items.length) {
       const i = next++;
       try {
-        texts[i] = await readSqlFile(paths[i]);
-      } catch (err) {
-        failures.set(i, err);
+        results[i] = await fn(items[i]);
+      } catch (error) {
+        if (firstFailure === undefined || i < firstFailure.at) firstFailure = { at: i, error };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(64, paths.length) }, worker));
-  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
-  return texts;
+  await Promise.all(Array.from({ length: Math.min(64, items.length) }, worker));
+  if (firstFailure !== undefined) throw firstFailure.error;
+  return results;
 }
 
 /**

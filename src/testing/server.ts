@@ -79,8 +79,8 @@ export interface ServerTestDatabase<Client = postgres.Sql> {
 const admins = new Map<string, postgres.Sql>();
 /** Templates known to exist, by server URL and key; a failed build is removed so the next call builds again. */
 const templates = new Map<string, Promise<string>>();
-/** A database cloned ahead for the next test, by server URL, template and strategy (undefined if that failed). */
-const prepared = new Map<string, Promise<string | undefined>>();
+/** A database cloned ahead for the next test (its name, undefined if that failed), by server URL, template and strategy. */
+const prepared = new Map<string, { url: string; made: Promise<string | undefined> }>();
 /** Leftovers of dead processes on this machine, swept once per server URL and prefix. */
 const swept = new Map<string, Promise<void>>();
 let counter = 0;
@@ -122,8 +122,8 @@ export async function createServerTestDatabase<Client>(options: ServerTestDataba
   // A clone made ahead if there is one (awaited if still being made: it is further along than a new one would be).
   const ahead = prepared.get(key);
   prepared.delete(key);
-  const name = (ahead && await ahead) || await clone(admin, newName(prefix), template, strategy, () => templateFor(admin, options.url, migrations, options, prefix, true));
-  if (options.prepare ?? !(await serverInfo(admin, options.url)).fsync) prepareNext(admin, key, template, strategy, prefix);
+  const name = (ahead && await ahead.made) || await clone(admin, newName(prefix), template, strategy, () => templateFor(admin, options.url, migrations, options, prefix, true));
+  if (options.prepare ?? !(await serverInfo(admin, options.url)).fsync) prepareNext(admin, options.url, key, template, strategy, prefix);
   const url = databaseUrl(options.url, name);
   let client: Client;
   try {
@@ -156,26 +156,27 @@ function machineTag(): string {
 }
 
 /** Starts cloning the next test's database; a failure only means the next test clones its own. */
-function prepareNext(admin: postgres.Sql, key: string, template: string, strategy: string, prefix: string): void {
+function prepareNext(admin: postgres.Sql, url: string, key: string, template: string, strategy: string, prefix: string): void {
   if (prepared.has(key)) return; // a concurrent test already started one
   const name = newName(prefix);
-  prepared.set(key, (async () => {
+  const made = (async () => {
     await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategy}`);
     // The first session in a database builds its catalog cache files; the test's client then starts faster.
-    const warm = postgres(databaseUrl(key.split("\n")[0], name), { max: 1, onnotice: () => {}, fetch_types: false });
+    const warm = postgres(databaseUrl(url, name), { max: 1, onnotice: () => {}, fetch_types: false });
     await warm`SELECT 1`.catch(() => {}).finally(() => warm.end({ timeout: 1 }));
     return name;
-  })().catch(() => undefined));
+  })().catch(() => undefined);
+  prepared.set(key, { url, made });
   exitHook();
 }
 
 /** Drops the clones made ahead that no test took. */
 async function dropPrepared(): Promise<void> {
-  const waiting = [...prepared.entries()];
+  const waiting = [...prepared.values()];
   prepared.clear();
-  await Promise.all(waiting.map(async ([key, made]) => {
+  await Promise.all(waiting.map(async ({ url, made }) => {
     const name = await made;
-    const admin = admins.get(key.split("\n")[0]);
+    const admin = admins.get(url);
     if (name && admin) await drop(admin, name).catch(() => {});
   }));
 }

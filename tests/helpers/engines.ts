@@ -2,7 +2,7 @@
  * The two engines every behavioural test runs on: embedded PGlite and a real PostgreSQL server.
  * Each `open()` gives a fresh, empty database of its own, dropped by `close()`.
  */
-import { PGlite } from "@electric-sql/pglite";
+import { scratchPGlite } from "../../src/schema/scratch-pglite.ts";
 import postgres from "postgres";
 import { postgresServerUrl } from "./postgres-server.ts";
 
@@ -26,29 +26,13 @@ export interface Engine {
 
 let counter = 0;
 
-/**
- * initdb's output, dumped once per process: a new PGlite restored from it is the same empty database as a fresh
- * one (initdb is deterministic) for about a third of the time, which the suite pays once per behavioural test.
- */
-let pristine: Promise<Blob> | undefined;
-function pristineDataDir(): Promise<Blob> {
-  pristine ??= (async () => {
-    const fresh = await PGlite.create();
-    try {
-      return await fresh.dumpDataDir("none");
-    } finally {
-      await fresh.close();
-    }
-  })();
-  pristine.catch(() => (pristine = undefined));
-  return pristine;
-}
-
 export const pgliteEngine: Engine = {
   name: "pglite",
   available: () => Promise.resolve(true),
   async open() {
-    const db = await PGlite.create({ loadDataDir: await pristineDataDir() });
+    // Restored from initdb's output kept by the process (as verify's scratch databases are): the same empty
+    // database as a fresh one, in about a third of the time, which the suite pays once per behavioural test.
+    const db = await scratchPGlite();
     return {
       db,
       async query(text, params) {
