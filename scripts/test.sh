@@ -30,7 +30,7 @@ count() { # runtime status pass fail skip
 # 0.5.16 loses pg_trgm queries after other extension libraries were loaded: README, "PGlite extensions").
 once_from_bun() {
   case $1 in
-    */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/package.test.ts|*/cli-validate.test.ts) return 0 ;;
+    */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/cli-cac.test.ts|*/package.test.ts|*/cli-validate.test.ts) return 0 ;;
     */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts) return 0 ;;
     *) return 1 ;;
   esac

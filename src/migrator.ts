@@ -12,7 +12,8 @@ import type { Driver } from "./drivers/driver.ts";
 import { type Logger, type MigrationEvent, type MigrationRun, Reporter } from "./engine/events.ts";
 import { History } from "./engine/history.ts";
 import { withMigrationLock } from "./engine/lock.ts";
-import { applyWithoutTransaction, migrationOf, refuseDirty, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
+import { migrationOf, refuseDirty } from "./engine/dirty.ts";
+import { applyWithoutTransaction, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
 import { readBaseline } from "./engine/session-state.ts";
 import { serverFailure } from "./engine/sql-error.ts";
 import { applyStep, revertStep, type StepContext, type StepMemory } from "./engine/step.ts";
@@ -374,9 +375,9 @@ export class Migrator {
    * ```
    */
   async verify(options: Pick<VerifyOptions, "force" | "schemas" | "onVersion"> = {}): Promise<VerifyReport> {
-    // Loaded on demand: verify depends on the Migrator, not the other way round.
+    // Loaded on demand (snapshots are heavy); verify is handed this Migrator, it never imports one.
     const { verifyOn } = await import("./schema/verify.ts");
-    return verifyOn(this.driver, this.migrations, {
+    return verifyOn(this.driver, this, {
       ...options,
       table: this.history.table,
       schema: this.schema,
@@ -428,7 +429,7 @@ export class Migrator {
     });
     return new MigrationError(
       "CHECKSUM_MISMATCH",
-      `applied migration${versions.length > 1 ? "s" : ""} ${files.join(", ")} changed since ${versions.length > 1 ? "they were" : "it was"} applied; restore the original SQL and put the change into a new migration (or pass allowDrift / --allow-drift to accept it)`,
+      `applied migration${versions.length > 1 ? "s" : ""} ${files.join(", ")} changed since ${versions.length > 1 ? "they were" : "it was"} applied; restore the original SQL and put the change into a new migration (or pass --allow-drift to accept it; library: allowDrift)`,
       { version: versions[0], file: migrationOf(this, versions[0])?.source?.up },
     );
   }

@@ -88,10 +88,10 @@ export {
   renderVerifyReport,
   type VerifiedMigration,
   VerifyError,
-  verifyMigrations,
   type VerifyOptions,
   type VerifyReport,
 } from "./schema/verify.ts";
+export { verifyMigrations } from "./schema/verify-migrations.ts";
 
 export { detectDrift, type DriftDifference, type DriftOptions, type DriftReport, renderDriftReport } from "./schema/drift.ts";
 export { dumpDatabase, type Dumper, dumpMigrations, type DumpOptions, type SchemaDump } from "./schema/dump.ts";

@@ -14,8 +14,10 @@ import { createServer, connect, type Server } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { PGlite } from "@electric-sql/pglite";
 import { postgresEngine } from "./helpers/engines.ts";
-import { createMigration } from "../src/cli/create.ts";
-import { goStyleFlags, parseDuration, rawOption } from "../src/cli/options.ts";
+import { createMigration } from "../src/cli/commands/create.ts";
+import { COMMANDS, GLOBAL_OPTIONS } from "../src/cli/commands.ts";
+import { goStyleFlags, parseDuration } from "../src/cli/options.ts";
+import { parseArgs } from "../src/cli/parse.ts";
 import { lockDirectory } from "../src/cli/pglite-lock.ts";
 import { chooseDatabase } from "../src/cli/resolve-db.ts";
 import { VERSION } from "../src/cli/version.ts";
@@ -35,8 +37,8 @@ afterEach(() => {
 });
 
 describe("usage and exit codes", () => {
-  test("unknown command, unknown flag, bad arguments exit 2; help exits 0; no command shows help and exits 2", LONG, async () => {
-    for (const args of [["bogus"], ["up", "--bogus"], ["down", "abc"], ["down", "2", "--all"], ["down", "--to", "1", "--all"], ["status", "--timeout", "soon"], []]) {
+  test("unknown command, unknown flag, bad arguments exit 2; help exits 0", LONG, async () => {
+    for (const args of [["bogus"], ["up", "--bogus"], ["down", "abc"], ["down", "2", "--all"], ["down", "--to", "1", "--all"], ["status", "--timeout", "soon"]]) {
       const run = await cli(args);
       assert.equal(run.code, 2, `${args.join(" ")}: ${run.stdout}${run.stderr}`);
     }
@@ -75,10 +77,14 @@ describe("create", () => {
     const dir = join(tempDir(), "migrations");
     const run = await cli(["create", "add_orders", "--dir", dir]);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(readdirSync(dir).sort(), ["001_add_orders.down.sql", "001_add_orders.up.sql"]);
+    assert.deepEqual(readdirSync(dir).sort(), ["002_add_orders.down.sql", "002_add_orders.up.sql"]);
     const status = await cli(["status", "--dir", dir, "--db", "pglite:memory", "--json"]);
     assert.equal(status.code, 0, status.stderr);
-    assert.deepEqual(JSON.parse(status.stdout).migrations.map((m: { version: string; state: string }) => [m.version, m.state]), [["001", "pending"]]);
+    assert.deepEqual(JSON.parse(status.stdout).migrations.map((m: { version: string; state: string }) => [m.version, m.state]), [["002", "pending"]]);
+    // Numbered above the built-ins, the directory runs with --with-orchwf too, without a version collision.
+    const both = await cli(["up", "--dir", dir, "--with-orchwf", "--db", "pglite:memory", "--json"]);
+    assert.equal(both.code, 0, both.stderr);
+    assert.deepEqual(JSON.parse(both.stdout).applied.map((a: { version: string }) => a.version), ["001", "002"]);
   });
 });
 
@@ -249,9 +255,10 @@ describe("pieces", () => {
   });
 
   test("options: -db, raw values, durations, database choice", () => {
-    assert.deepEqual(goStyleFlags(["-db", "x", "-db=y", "up"]), ["--db", "x", "--db=y", "up"]);
-    assert.equal(rawOption(["up", "--to", "007"], "to"), "007");
-    assert.equal(rawOption(["up", "--to=010"], "to"), "010");
+    assert.deepEqual(goStyleFlags(["-db", "x", "-db=y", "up"], ["db"]), ["--db", "x", "--db=y", "up"]);
+    const table = { commands: COMMANDS, globals: GLOBAL_OPTIONS };
+    assert.equal(parseArgs(["up", "--to", "007"], table).flags.to, "007");
+    assert.equal(parseArgs(["up", "--to=010"], table).flags.to, "010");
     assert.equal(parseDuration("10s", "--t"), 10_000);
     assert.equal(parseDuration("250", "--t"), 250);
     assert.equal(parseDuration("2m", "--t"), 120_000);

@@ -13,7 +13,7 @@ import { after, afterEach, describe, test } from "node:test";
 import { postgresEngine } from "./helpers/engines.ts";
 import { bunBin, bunRunner, cleanEnv, root, runWith } from "./helpers/cli.ts";
 import { escapeControl, useColor } from "../src/cli/output.ts";
-import { suggest } from "../src/cli/args.ts";
+import { suggest } from "../src/cli/suggest.ts";
 
 const LONG = { timeout: 240_000 };
 const MAIN = join(root, "src/cli/main.ts");

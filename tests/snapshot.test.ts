@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { describeChanges, diffSnapshots, snapshotSchema, snapshotToText } from "../src/schema/snapshot.ts";
-import { verifyMigrations } from "../src/schema/verify.ts";
+import { verifyMigrations } from "../src/schema/verify-migrations.ts";
 import { engines } from "./helpers/engines.ts";
 
 const SCHEMA = `

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Migration, Migrator, orchwfMigrations } from "../src/mod.ts";
-import { renderVerifyReport, VerifyError, verifyMigrations } from "../src/schema/verify.ts";
+import { renderVerifyReport, VerifyError } from "../src/schema/verify.ts";
+import { verifyMigrations } from "../src/schema/verify-migrations.ts";
 import { engines } from "./helpers/engines.ts";
 
 for (const engine of engines) {

@@ -4,8 +4,7 @@
  * To add a command, add one entry here and its file in ./commands/.
  * @module
  */
-import type { OptionSpec } from "./args.ts";
-import type { CommandSpec } from "./context.ts";
+import type { CommandSpec, OptionSpec } from "./context.ts";
 
 /** Options of every command; each can also come from its environment variable. */
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
@@ -34,6 +33,9 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { name: "help", short: "h", help: "show help" },
   { name: "version", short: "v", help: "print the version" },
 ];
+
+/** The options of a database connection, refused by the commands that work on the files alone. */
+const NO_DATABASE = ["db", "wait", "strict"] as const;
 
 const TO: OptionSpec = { name: "to", value: "V", help: "" };
 
@@ -134,6 +136,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "validate",
+    without: NO_DATABASE,
     summary: "Parse and check every migration with PostgreSQL's grammar, without a database",
     description:
       "Parses every up and down script with PostgreSQL's own parser and reports syntax errors, psql meta-commands, " +
@@ -144,6 +147,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "lint",
+    without: NO_DATABASE,
     summary: "Find dangerous operations (long locks, rewrites, data loss) in the migrations",
     description:
       "Checks the migrations against rules for operations that hurt a live database; each finding names its rule, " +
@@ -182,6 +186,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "squash",
+    without: NO_DATABASE,
     summary: "Replace every migration up to --to with one baseline made from their dump",
     description:
       "Replays the migrations up to V, dumps the schema (and rows), and writes one baseline migration with version V " +
@@ -196,6 +201,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "create",
+    without: NO_DATABASE,
     args: "<name>",
     maxArgs: 1,
     summary: "Write the next VERSION_name.up.sql / .down.sql pair into --dir",
@@ -209,6 +215,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "completion",
+    without: NO_DATABASE,
     args: "<shell>",
     maxArgs: 1,
     summary: "Print a completion script for bash, zsh or fish",
@@ -219,6 +226,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "help",
+    without: NO_DATABASE,
     args: "[command]",
     maxArgs: 1,
     summary: "Show this help, or a command's options and examples",

@@ -1,10 +1,9 @@
 /**
- * Help text, generated from the command table (loaded only when help is shown). README's CLI section quotes
+ * Help text, generated from the command table it is given (loaded only when help is shown). README's CLI section quotes
  * `orchwf-migrate --help` exactly; a test keeps them equal.
  * @module
  */
-import type { OptionSpec } from "./args.ts";
-import { COMMANDS, findCommand, GLOBAL_OPTIONS } from "./commands.ts";
+import type { CommandSpec, OptionSpec } from "./context.ts";
 import { VERSION } from "./version.ts";
 
 const EXIT_CODES = [
@@ -20,12 +19,12 @@ const EXIT_CODES = [
  *
  * @example
  * ```ts
- * console.log(renderHelp("up"));
+ * console.log(renderHelp(COMMANDS, GLOBAL_OPTIONS, "up"));
  * ```
  */
-export function renderHelp(command?: string): string {
-  const spec = findCommand(command);
-  if (!spec) return programHelp();
+export function renderHelp(commands: readonly CommandSpec[], globals: readonly OptionSpec[], command?: string): string {
+  const spec = command === undefined ? undefined : commands.find((c) => c.name === command || c.aliases?.includes(command));
+  if (!spec) return programHelp(commands, globals);
   const lines = [
     `Usage: orchwf-migrate ${spec.name}${spec.args ? ` ${spec.args}` : ""} [options]`,
     "",
@@ -38,8 +37,8 @@ export function renderHelp(command?: string): string {
   return lines.join("\n");
 }
 
-function programHelp(): string {
-  const usageOf = (c: (typeof COMMANDS)[number]) => `${c.name}${c.args ? ` ${c.args}` : ""}`;
+function programHelp(COMMANDS: readonly CommandSpec[], GLOBAL_OPTIONS: readonly OptionSpec[]): string {
+  const usageOf = (c: CommandSpec) => `${c.name}${c.args ? ` ${c.args}` : ""}`;
   const width = Math.max(...COMMANDS.map((c) => usageOf(c).length));
   return [
     `orchwf-migrate ${VERSION}: PostgreSQL schema migrations (the OrchWF schema or your SQL files)`,

@@ -7,10 +7,11 @@
  */
 import process from "node:process";
 import { MigrationError } from "../core/errors.ts";
-import { optionValue, parseArgs, suggest } from "./args.ts";
 import { COMMANDS, findCommand, GLOBAL_OPTIONS, optionsFor } from "./commands.ts";
 import { type CommandContext, type CommandResult, EXIT } from "./context.ts";
-import { goStyleFlags, usage } from "./options.ts";
+import { goStyleFlags, optionValue, usage } from "./options.ts";
+import { parseArgs } from "./parse.ts";
+import { suggest } from "./suggest.ts";
 import { type CliIo, Output, processIo, type StyleText, useColor } from "./output.ts";
 import { VERSION } from "./version.ts";
 
@@ -26,11 +27,11 @@ export type { CliIo } from "./output.ts";
  * ```
  */
 export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const argv = goStyleFlags(args);
+  const argv = goStyleFlags(args, LONG_NAMES);
   let out = new Output(io, { json: argv.includes("--json"), quiet: false, verbose: false });
   let command: string | undefined;
   try {
-    const parsed = parseArgs(argv, optionsFor);
+    const parsed = parseArgs(argv, { commands: COMMANDS, globals: GLOBAL_OPTIONS });
     command = parsed.command;
     const { flags } = parsed;
     if (flags.version) {
@@ -54,14 +55,9 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
       throw usage(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean ${hint}?` : ""}`);
     }
     if (!spec || flags.help) {
+      // No command at all is a request for help, as for git, dbmate and goose: stdout, exit 0.
       const { renderHelp } = await import("./help.ts");
-      const text = renderHelp(spec?.name);
-      if (spec) out.line(text);
-      else if (flags.help) out.line(text);
-      else {
-        io.stderr(`${text}\n`); // no command: usage on stderr, exit 2
-        return EXIT.usage;
-      }
+      out.line(renderHelp(COMMANDS, GLOBAL_OPTIONS, spec?.name));
       return EXIT.ok;
     }
     if (parsed.positionals.length > (spec.maxArgs ?? 0)) {
@@ -79,8 +75,14 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     }
     const ctx: CommandContext = {
       spec,
+      commands: COMMANDS,
+      globalOptions: GLOBAL_OPTIONS,
       positionals: parsed.positionals,
       argv,
+      strings: (name) => {
+        value(name); // declared?
+        return parsed.lists[name] ?? [];
+      },
       string: (name) => {
         const v = value(name).value;
         return typeof v === "string" ? v : undefined;
@@ -117,16 +119,22 @@ function reportError(err: unknown, out: Output, command: string | undefined): nu
   const isUsage = err instanceof MigrationError && err.code === "USAGE";
   const code = err instanceof MigrationError ? err.code : "ERROR";
   let message = err instanceof Error ? err.message : String(err);
-  if (code === "DIRTY") message = forCliUsers(message, (err as MigrationError).version);
+  message = forCliUsers(message, code === "DIRTY" ? (err as MigrationError).version : undefined, code === "DIRTY");
   out.error(message);
-  if (isUsage) out.info(`run orchwf-migrate help${findCommand(command) ? ` ${findCommand(command)!.name}` : ""} for usage`);
+  const spec = findCommand(command);
+  if (isUsage && spec?.name !== "help") out.info(`run orchwf-migrate help${spec ? ` ${spec.name}` : ""} for usage`);
   if (out.options.json) out.json({ error: { code, message, ...(err instanceof MigrationError && err.version ? { version: err.version } : {}) } });
   const exit = (err as { exitCode?: number }).exitCode;
   return typeof exit === "number" ? exit : isUsage ? EXIT.usage : EXIT.failure;
 }
 
-/** A DIRTY message tells library users the method; a CLI user needs the command. */
-function forCliUsers(message: string, version: string | undefined): string {
+/**
+ * The library's messages name its options and methods beside the CLI's (`--allow-drift (library: allowDrift)`,
+ * `migrator.resolve(...)`); a CLI user gets only the CLI's words.
+ */
+function forCliUsers(message: string, version: string | undefined, dirty: boolean): string {
+  message = message.replace(/;? ?\(?library: [^()]*(\([^()]*\)[^()]*)*\)/g, (all) => (all.startsWith(";") ? ")" : "")).replace(/ \)/g, ")");
+  if (!dirty) return message;
   const rewritten = message.replace(
     /migrator\.resolve\("([^"]*)", "(applied|rolled-back)"\)/g,
     (_all, v: string, outcome: string) => `orchwf-migrate resolve ${v} --${outcome}`,
@@ -134,6 +142,9 @@ function forCliUsers(message: string, version: string | undefined): string {
   if (rewritten !== message || version === undefined) return rewritten;
   return `${message}\nonce repaired, run: orchwf-migrate resolve ${version} --applied (its change is complete) or orchwf-migrate resolve ${version} --rolled-back (it is undone)`;
 }
+
+/** Every long option name, for the Go tools' single-dash spelling (`-dir`, `-db`). */
+const LONG_NAMES = [...new Set([...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)].map((o) => o.name))];
 
 let started = false;
 

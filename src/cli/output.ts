@@ -200,6 +200,26 @@ function drained(stream: { write(chunk: string, callback: () => void): boolean }
 }
 
 /**
+ * A writer to a stream that a reader may close (`orchwf-migrate up | head -1`): the first EPIPE (or any write
+ * error) turns further writes into no-ops instead of an unhandled error that would stop the run part way. The
+ * database work goes on exactly as without output; the exit code is the run's.
+ */
+function closable(stream: NodeJS.WriteStream): (text: string) => void {
+  let open = true;
+  stream.on("error", () => {
+    open = false;
+  });
+  return (text) => {
+    if (!open) return;
+    try {
+      stream.write(text);
+    } catch {
+      open = false;
+    }
+  };
+}
+
+/**
  * The real process's stdout/stderr/environment.
  *
  * @example
@@ -210,9 +230,11 @@ function drained(stream: { write(chunk: string, callback: () => void): boolean }
  * ```
  */
 export function processIo(): CliIo {
+  const stdout = closable(process.stdout);
+  const stderr = closable(process.stderr);
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout,
+    stderr,
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
     interactive: Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY),

@@ -4,6 +4,7 @@
  * (`src/cli/compiled.ts`) registers the files embedded in the binary here.
  * @module
  */
+import type { PGlite } from "@electric-sql/pglite";
 
 /** The PGlite.create options that carry the engine's files. */
 export interface PGliteAssets {
@@ -36,4 +37,17 @@ export function usePGliteAssets(load: () => Promise<PGliteAssets>): void {
  */
 export function pgliteAssets(): Promise<PGliteAssets> {
   return provider ? provider() : Promise.resolve({});
+}
+
+/**
+ * An in-memory PGlite for replays (drift, dump --from files, squash), with the registered files.
+ *
+ * @example
+ * ```ts
+ * const scratch = await createScratchPGlite();
+ * ```
+ */
+export async function createScratchPGlite(): Promise<PGlite> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  return await PGlite.create({ ...(await pgliteAssets()) });
 }

@@ -113,7 +113,7 @@ function notOurs(qualified: string, why: string, columns: readonly CatalogColumn
     `${owner ? `; this looks like ${owner}'s table` : ""}). Nothing was changed. ` +
     `Keep your versions in a table of our own: use the default table orchwf_migrations or name a new one ` +
     `(--table, or the table option), then record the versions that are already applied with baseline ` +
-    `(orchwf-migrate baseline --to VERSION, or migrator.baseline({ to })); see "Moving from golang-migrate, dbmate or the Go package" in the README`;
+    `(orchwf-migrate baseline --to VERSION; library: migrator.baseline({ to })); see "Moving from golang-migrate, dbmate or the Go package" in the README`;
 }
 
 /** Other tools' version tables, recognised by their columns, to make the message concrete. */

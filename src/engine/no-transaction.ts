@@ -15,7 +15,8 @@ import type { MigrationRun } from "./events.ts";
 import { connectionLost, withMigrationLock } from "./lock.ts";
 import { restoreStatements } from "./session-state.ts";
 import { sqlError } from "./sql-error.ts";
-import type { StepContext } from "./step.ts";
+import { dirtyError, fileOf, migrationOf, refuseDirty } from "./dirty.ts";
+import type { StepContext } from "./step-context.ts";
 
 /** Between steps of one run: since when it waits for another run's no-transaction migration. */
 export interface WaitState {
@@ -137,53 +138,9 @@ export async function waitForRunning(ctx: StepContext, deadline: Deadline, row: 
     const since = row.appliedAt ? ` since ${row.appliedAt.toISOString()}` : "";
     throw new MigrationError(
       "DIRTY",
-      `migration ${row.version} has been running outside a transaction${since} and did not finish within ${ctx.lockTimeoutMs} ms (lockTimeoutMs). If no other run is applying it, its run died part way: check the database, finish or undo ${fileOf(ctx, row.version)} by hand, then call migrator.resolve("${row.version}", "applied") or migrator.resolve("${row.version}", "rolled-back")`,
+      `migration ${row.version} has been running outside a transaction${since} and did not finish within ${ctx.lockTimeoutMs} ms (--lock-timeout; library: lockTimeoutMs). If no other run is applying it, its run died part way: check the database, finish or undo ${fileOf(ctx, row.version)} by hand, then call migrator.resolve("${row.version}", "applied") or migrator.resolve("${row.version}", "rolled-back")`,
       { version: row.version, file: migrationOf(ctx, row.version)?.source?.up },
     );
   }
   await deadline.sleep(WAIT_POLL_MS);
-}
-
-/**
- * Refuses to run on top of a no-transaction migration that is running or failed part way.
- *
- * @example
- * ```ts
- * refuseDirty(ctx, await history.readExisting(tx));
- * ```
- */
-export function refuseDirty(ctx: Pick<StepContext, "migrations" | "history">, rows: readonly AppliedRow[]): void {
-  const row = rows.find((r) => r.dirty);
-  if (row) throw dirtyError(ctx, row);
-}
-
-/**
- * The DIRTY error for `row`: says what happened and the library method that settles it; `version` and `file`
- * carry the data for a CLI to phrase its own command.
- *
- * @example
- * ```ts
- * throw dirtyError(ctx, row);
- * ```
- */
-export function dirtyError(ctx: Pick<StepContext, "migrations" | "history">, row: AppliedRow): MigrationError {
-  const v = row.version;
-  const what = row.executionMs === null
-    ? "is being applied or rolled back outside a transaction by another run (or its run died part way)"
-    : "failed part way outside a transaction: some of its statements ran, the others did not";
-  return new MigrationError(
-    "DIRTY",
-    `migration ${v} (${fileOf(ctx, v)}) ${what}; nothing was run. Check the database, finish or undo that migration by hand, then call migrator.resolve("${v}", "applied") if its change is now complete, or migrator.resolve("${v}", "rolled-back") if it is undone (or update ${ctx.history.qualified} yourself: dirty = false, or delete the row)`,
-    { version: v, file: migrationOf(ctx, v)?.source?.up },
-  );
-}
-
-/** The migration with this version, if any. */
-export function migrationOf(ctx: Pick<StepContext, "migrations">, version: string): Migration | undefined {
-  return ctx.migrations.find((m) => sameVersion(m.version, version));
-}
-
-function fileOf(ctx: Pick<StepContext, "migrations">, version: string): string {
-  const m = migrationOf(ctx, version);
-  return m?.source?.up ?? (m ? `"${m.description}"` : "no migration file has this version");
 }

@@ -6,20 +6,14 @@
 import type { Deadline } from "../core/deadline.ts";
 import { type Migration, sameVersion, withoutTransactionWrapper } from "../core/migration.ts";
 import { type AppliedRow, pendingMigrations } from "../core/plan.ts";
-import type { Reporter } from "./events.ts";
 import { VersionSet } from "./history.ts";
-import { type LockContext, type LockedTransaction, withMigrationLock } from "./lock.ts";
-import { refuseDirty } from "./no-transaction.ts";
+import { type LockedTransaction, withMigrationLock } from "./lock.ts";
+import { refuseDirty } from "./dirty.ts";
+import type { StepContext } from "./step-context.ts";
 import { BOOKKEEPING_MARK, bookkeepingBlock, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
-import { restoreStatements, type SessionBaseline } from "./session-state.ts";
+import { restoreStatements } from "./session-state.ts";
 
-/** What every step needs: the lock's context, the migrations and where progress goes. */
-export interface StepContext extends LockContext {
-  migrations: readonly Migration[];
-  reporter: Reporter;
-  /** The session state every migration starts with (see session-state.ts). */
-  baseline: SessionBaseline;
-}
+export type { StepContext } from "./step-context.ts";
 
 /** What one `applyStep` did. */
 export type StepOutcome =

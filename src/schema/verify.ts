@@ -3,19 +3,26 @@
  * down, snapshot (must equal the first), up again (must equal the second). By default on a fresh in-process PGlite.
  * @module
  */
-import { orchwfMigrations } from "../builtin.ts";
-import { type Database, toDriver } from "../drivers/detect.ts";
+import type { Database } from "../drivers/detect.ts";
 import type { Driver } from "../drivers/driver.ts";
 import { MigrationError } from "../core/errors.ts";
 import { History } from "../engine/history.ts";
+import type { Logger, MigrationEvent } from "../engine/events.ts";
 import type { Migration } from "../core/migration.ts";
-import { Migrator, type MigratorOptions } from "../migrator.ts";
-import { extensionsFor } from "../sources/extensions.ts";
-import { scratchPGlite } from "./scratch-pglite.ts";
 import { type ChangeWords, countOf, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `verifyMigrations`. */
-export interface VerifyOptions extends Pick<MigratorOptions, "table" | "schema" | "lockTimeoutMs" | "logger" | "onEvent"> {
+export interface VerifyOptions {
+  /** Version table name (default `orchwf_migrations`). */
+  table?: string;
+  /** Schema of the version table and the migrations. */
+  schema?: string;
+  /** Wait for the migration lock at most this long. */
+  lockTimeoutMs?: number;
+  /** Where the runner's log lines go. */
+  logger?: Logger;
+  /** Every event of the runs. */
+  onEvent?: (event: MigrationEvent) => void;
   /** A scratch database to verify on instead of a fresh in-process PGlite. It must have no tables unless `force`. */
   db?: Database;
   /** Verify on `db` even though it already has tables (it must still have no applied migrations). */
@@ -26,6 +33,13 @@ export interface VerifyOptions extends Pick<MigratorOptions, "table" | "schema" 
   onVersion?: (result: VerifiedMigration) => void;
   /** PGlite extensions to load besides those the migrations create (`CREATE EXTENSION`, detected). */
   extensions?: string[];
+}
+
+/** What verify drives: a Migrator, seen through the three members it uses. */
+export interface VerifyRunner {
+  readonly migrations: readonly Migration[];
+  migrate(options: { to: string }): Promise<unknown>;
+  rollback(): Promise<unknown>;
 }
 
 /** What verify found for one migration. */
@@ -86,56 +100,22 @@ const REAPPLY_WORDS: ChangeWords = {
 };
 
 /**
- * Proves each migration reversible: for every version in order it snapshots the schema, applies up, snapshots,
- * applies down and checks the schema is exactly as before (else throws `VerifyError`, code `VERIFY_FAILED`, naming
- * the version, the down file and every object left behind, removed or changed), then applies up again and checks it
- * gives the same schema as the first time. Runs on a fresh in-process PGlite unless `options.db` is given; a
- * migration without a down script is applied and reported as skipped. A given database ends fully migrated.
+ * The engine behind `verifyMigrations` and `Migrator.verify()`: verifies with `migrator` (a Migrator on `driver`),
+ * whose database must be a scratch one. It takes the runner rather than making one, so that the Migrator can call it
+ * without an import circle.
  *
  * @example
  * ```ts
- * import { loadMigrations, renderVerifyReport, verifyMigrations } from "@orchwf/migrate";
- * const report = await verifyMigrations(await loadMigrations("./migrations"));
- * console.log(renderVerifyReport(report));
- * ```
- */
-export async function verifyMigrations(
-  migrations: readonly Migration[] = orchwfMigrations,
-  options: VerifyOptions = {},
-): Promise<VerifyReport> {
-  if (options.db !== undefined) return verifyOn(options.db, migrations, options);
-  const pglite = await scratchPGlite({ extensions: await extensionsFor(migrations, options.extensions) });
-  try {
-    return await verifyOn(pglite, migrations, options, "pglite (in memory)");
-  } finally {
-    await pglite.close();
-  }
-}
-
-/**
- * The engine behind `verifyMigrations` and `Migrator.verify()`: verifies on `db`, which must be a scratch database.
- *
- * @example
- * ```ts
- * const report = await verifyOn(postgres(scratchUrl, { max: 1 }), migrations, { force: true });
+ * const report = await verifyOn(toDriver(sql), new Migrator(sql, { migrations }), { force: true });
  * ```
  */
 export async function verifyOn(
-  db: Database,
-  migrations: readonly Migration[],
+  driver: Driver,
+  migrator: VerifyRunner,
   options: VerifyOptions = {},
   label?: string,
 ): Promise<VerifyReport> {
-  const driver = toDriver(db);
   const history = new History(options.schema, options.table ?? "orchwf_migrations");
-  const migrator = new Migrator(driver, {
-    migrations,
-    table: options.table,
-    schema: options.schema,
-    lockTimeoutMs: options.lockTimeoutMs,
-    logger: options.logger,
-    onEvent: options.onEvent,
-  });
   await refuseUsedDatabase(driver, history, options.force === true);
   // The version table is the tool's, not the migrations': create it first, then leave it out of every snapshot.
   await driver.transaction((tx) => history.ensure(tx));

@@ -78,7 +78,7 @@ export async function readToolHistory(db: Database, migrations: readonly Migrati
   const table = qualifiedName(options.schema, options.table ?? TOOL_TABLES[from]);
   const columns = await columnsOf(q, table);
   if (columns.size === 0) {
-    throw new MigrationError("USAGE", `${from}'s version table ${table} does not exist here; check --db, or name it (library: table, schema)`);
+    throw new MigrationError("USAGE", `${from}'s version table ${table} does not exist here; check --db, or name it with --from-table NAME and --schema NAME (library: table, schema)`);
   }
   const files = new Map(migrations.map((m) => [versionKey(m.version), m]));
   const problems: ToolHistory["problems"] = [];

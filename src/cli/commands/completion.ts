@@ -2,10 +2,9 @@
  * `completion bash|zsh|fish`: a completion script generated from the command table, so it never lags behind.
  * @module
  */
-import { suggest } from "../args.ts";
-import { COMMANDS, GLOBAL_OPTIONS } from "../commands.ts";
-import type { CommandContext, CommandResult } from "../context.ts";
+import type { CommandContext, CommandResult, CommandSpec, OptionSpec } from "../context.ts";
 import { usage } from "../options.ts";
+import { suggest } from "../suggest.ts";
 
 const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -23,7 +22,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     const hint = shell ? suggest(shell, SHELLS) : undefined;
     throw usage(`completion needs a shell: ${SHELLS.join(", ")}${shell ? `; got ${JSON.stringify(shell)}` : ""}${hint ? `; did you mean ${hint}?` : ""}`);
   }
-  const text = completionScript(shell as (typeof SHELLS)[number]);
+  const text = completionScript(shell as (typeof SHELLS)[number], ctx.commands, ctx.globalOptions);
   return Promise.resolve({ json: { shell, script: text }, text });
 }
 
@@ -32,10 +31,15 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
  *
  * @example
  * ```ts
- * completionScript("fish").includes("complete -c orchwf-migrate"); // true
+ * completionScript("fish", COMMANDS, GLOBAL_OPTIONS).includes("complete -c orchwf-migrate"); // true
  * ```
  */
-export function completionScript(shell: "bash" | "zsh" | "fish"): string {
+export function completionScript(shell: "bash" | "zsh" | "fish", COMMANDS: readonly CommandSpec[], GLOBAL_OPTIONS: readonly OptionSpec[]): string {
+  // One entry per name: a command with its summary, an alias with "alias of NAME" (never "alias: itself").
+  const entries = COMMANDS.flatMap((c) => [
+    { name: c.name, command: c, text: c.summary.replace(/\s*\(alias(es)?: [^)]*\)$/, "") },
+    ...(c.aliases ?? []).map((a) => ({ name: a, command: c, text: `alias of ${c.name}` })),
+  ]);
   const names = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
   const globals = GLOBAL_OPTIONS.map((o) => `--${o.name}`);
   const perCommand = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((n) => [n, c.options.map((o) => `--${o.name}`)] as const));
@@ -63,35 +67,37 @@ export function completionScript(shell: "bash" | "zsh" | "fish"): string {
     ].join("\n");
   }
   if (shell === "zsh") {
-    const describe = (s: string) => s.replace(/[:'\[\]]/g, " ");
+    // Inside zsh single quotes only ' needs escaping ('\''); in an _arguments spec [ ] end the description, so they
+    // are escaped; in a _describe entry only the first : separates, and the name has none.
+    const squote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const describe = (s: string) => s.replace(/\\/g, "\\\\").replace(/[[\]]/g, (b) => `\\${b}`);
     return [
       "#compdef orchwf-migrate",
       "# orchwf-migrate completion for zsh: orchwf-migrate completion zsh > \"${fpath[1]}/_orchwf-migrate\"",
       "_orchwf_migrate() {",
       "  local -a commands options",
       "  commands=(",
-      ...COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((n) => `    '${n}:${describe(c.summary)}'`)),
+      ...entries.map((e) => `    ${squote(`${e.name}:${e.text}`)}`),
       "  )",
       "  options=(",
-      ...GLOBAL_OPTIONS.map((o) => `    '--${o.name}[${describe(o.help)}]${o.value ? `:${o.value.toLowerCase()}:` : ""}'`),
+      ...GLOBAL_OPTIONS.map((o) => `    ${squote(`--${o.name}[${describe(o.help)}]${o.value ? `:${o.value.toLowerCase()}:` : ""}`)}`),
       "  )",
       "  if (( CURRENT == 2 )); then _describe 'command' commands; return; fi",
       "  case \"${words[2]}\" in",
       ...COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((n) =>
-        `    ${n}) _arguments -s ${c.options.map((o) => `'--${o.name}[${describe(o.help)}]${o.value ? ":value:" : ""}'`).join(" ")} $options ${c.name === "completion" ? `':shell:(${SHELLS.join(" ")})'` : c.name === "help" ? `':command:(${COMMANDS.map((x) => x.name).join(" ")})'` : ""} ;;`
+        `    ${n}) _arguments -s ${c.options.map((o) => squote(`--${o.name}[${describe(o.help)}]${o.value ? ":value:" : ""}`)).join(" ")} $options ${c.name === "completion" ? `':shell:(${SHELLS.join(" ")})'` : c.name === "help" ? `':command:(${COMMANDS.map((x) => x.name).join(" ")})'` : ""} ;;`
       )),
       "  esac",
       "}",
       "compdef _orchwf_migrate orchwf-migrate",
     ].join("\n");
   }
-  const quote = (s: string) => `'${s.replace(/'/g, "\\'")}'`;
+  // fish single quotes: \\ and \' are the only escapes.
+  const quote = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
   return [
     "# orchwf-migrate completion for fish: orchwf-migrate completion fish > ~/.config/fish/completions/orchwf-migrate.fish",
     "complete -c orchwf-migrate -f",
-    ...COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((n) =>
-      `complete -c orchwf-migrate -n '__fish_use_subcommand' -a ${n} -d ${quote(c.summary)}`
-    )),
+    ...entries.map((e) => `complete -c orchwf-migrate -n '__fish_use_subcommand' -a ${e.name} -d ${quote(e.text)}`),
     ...GLOBAL_OPTIONS.map((o) => `complete -c orchwf-migrate -l ${o.name}${o.short ? ` -s ${o.short}` : ""}${o.value ? " -r" : ""} -d ${quote(o.help)}`),
     ...COMMANDS.flatMap((c) => c.options.map((o) =>
       `complete -c orchwf-migrate -n '__fish_seen_subcommand_from ${[c.name, ...(c.aliases ?? [])].join(" ")}' -l ${o.name}${o.value ? " -r" : ""} -d ${quote(o.help)}`

@@ -2,8 +2,12 @@
  * `create NAME [--timestamp]`: the next pair of files in the migrations directory `up` reads.
  * @module
  */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { orchwfMigrations } from "../../builtin.ts";
+import { MigrationError } from "../../core/errors.ts";
+import { parseFileName } from "../../core/migration.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
-import { createMigration } from "../create.ts";
 import { usage } from "../options.ts";
 
 /**
@@ -24,7 +28,61 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
         "(without it, up applies only the built-in OrchWF schema)",
     );
   }
-  const reserved = ctx.flag("with-orchwf") ? (await import("../../builtin.ts")).orchwfMigrations.map((m) => m.version) : [];
-  const created = createMigration(dir, name, new Date(), { timestamp: ctx.flag("timestamp"), reserved });
+  // Always above the built-in versions: a directory may be run with --with-orchwf (or ORCHWF_WITH_ORCHWF) later, and
+  // a 001 of its own would then collide with the built-in 001.
+  const created = createMigration(dir, name, new Date(), { timestamp: ctx.flag("timestamp"), reserved: orchwfMigrations.map((m) => m.version) });
   return { json: created, text: `created ${created.up}\ncreated ${created.down}` };
+}
+
+/** The files `create` wrote. */
+export interface CreatedMigration {
+  version: string;
+  up: string;
+  down: string;
+}
+
+/** How `createMigration` numbers. */
+export interface CreateOptions {
+  /** A UTC timestamp version (YYYYMMDDHHMMSS) instead of the next number; still above every existing version. */
+  timestamp?: boolean;
+  /** Versions used elsewhere (the built-ins with --with-orchwf): the new one goes above them too. */
+  reserved?: readonly string[];
+}
+
+/**
+ * Writes `VERSION_name.up.sql` and `.down.sql` in `dir`: VERSION is one more than the highest version
+ * there, as wide as the existing versions (3 digits in an empty directory), or a timestamp. Refuses to overwrite.
+ *
+ * @example
+ * ```ts
+ * createMigration("./migrations", "add users"); // { version: "002", up: "migrations/002_add_users.up.sql", ... }
+ * ```
+ */
+export function createMigration(dir: string, name: string, now: Date = new Date(), options: CreateOptions = {}): CreatedMigration {
+  const slug = name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  if (!slug) throw usage(`create needs a NAME made of letters or digits, e.g. create add_users; got ${JSON.stringify(name)}`);
+  mkdirSync(dir, { recursive: true });
+  const versions = [
+    ...readdirSync(dir).map((f) => parseFileName(f)?.version).filter((v): v is string => v !== undefined),
+    ...(options.reserved ?? []),
+  ];
+  const highest = versions.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n);
+  const width = versions.length > 0 ? Math.max(...versions.map((v) => v.length)) : 3;
+  const stamp14 = BigInt(now.toISOString().replace(/\D/g, "").slice(0, 14));
+  const version = options.timestamp
+    ? (stamp14 > highest ? stamp14 : highest + 1n).toString()
+    : (highest + 1n).toString().padStart(width, "0");
+  const up = join(dir, `${version}_${slug}.up.sql`);
+  const down = join(dir, `${version}_${slug}.down.sql`);
+  for (const file of [up, down]) {
+    if (existsSync(file)) {
+      throw new MigrationError("INVALID_MIGRATION", `${file} already exists; nothing was written`, { version, file });
+    }
+  }
+  const stamp = now.toISOString().replace(/\.\d+Z$/, "Z");
+  const header = (direction: string, what: string) =>
+    `-- Migration ${version}: ${name.trim()} (${direction}), created ${stamp}\n-- ${what}\n`;
+  writeFileSync(up, header("up", "Write the SQL that applies this change."), { flag: "wx" });
+  writeFileSync(down, header("down", "Write the SQL that exactly reverses the up script."), { flag: "wx" });
+  return { version, up, down };
 }

@@ -1,11 +1,13 @@
 /**
- * `drift [--scratch URL] [--ignore PATTERN]…`: the live schema against a replay of its applied migrations.
+ * `drift [--scratch URL] [--ignore PATTERN]…`: the live schema against a replay of its applied migrations, plus the
+ * checksum report.
  * @module
  */
+import type { Migration } from "../../core/migration.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
-import { driftCommand, repeatedOption } from "../drift.ts";
+import { createScratchPGlite } from "../pglite-assets.ts";
+import { schemaOptions } from "../schema-options.ts";
 import { withSession } from "../session.ts";
-import { schemaOptions } from "./schema-options.ts";
 
 /**
  * Runs `drift`.
@@ -17,11 +19,42 @@ import { schemaOptions } from "./schema-options.ts";
  */
 export function run(ctx: CommandContext): Promise<CommandResult> {
   return withSession(ctx, async ({ migrator, db, label }) => {
-    const { json, text, exit } = await driftCommand(db.db, migrator.migrations, {
-      ...schemaOptions(ctx),
-      label,
-      ignore: repeatedOption(ctx.argv, "ignore"),
-    });
+    const { json, text, exit } = await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx), label, ignore: ctx.strings("ignore") });
     return { json, text: text.trimEnd(), exit };
   });
+}
+
+/** Options of `drift` as parsed from the command line. */
+export interface DriftCommandOptions {
+  /** Where `--db` points, password masked. */
+  label: string;
+  table?: string;
+  schema?: string;
+  /** `--scratch URL`: replay on a throwaway database made on this server instead of PGlite. */
+  scratch?: string;
+  /** `--ignore PATTERN`, repeatable. */
+  ignore: string[];
+  /** `--lock-timeout`, for the catalog reads (default 2 s). */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Runs drift on an open database.
+ *
+ * @example
+ * ```ts
+ * const { json, text, exit } = await driftCommand(db.db, migrations, { label: db.label, ignore: [] });
+ * ```
+ */
+export async function driftCommand(db: object, migrations: readonly Migration[], options: DriftCommandOptions): Promise<Required<CommandResult>> {
+  const { detectDrift, renderDriftReport } = await import("../../schema/drift.ts");
+  const report = await detectDrift(db, migrations, {
+    table: options.table,
+    schema: options.schema,
+    scratchUrl: options.scratch,
+    ignore: options.ignore,
+    lockTimeoutMs: options.lockTimeoutMs,
+    createPGlite: createScratchPGlite,
+  });
+  return { json: { database: options.label, ...report }, text: renderDriftReport(report, options.label), exit: report.ok ? 0 : 1 };
 }

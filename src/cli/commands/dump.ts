@@ -1,12 +1,16 @@
 /**
- * `dump [--out FILE] [--from live|files]`: an executable schema file of the database or of a replay of the files.
+ * `dump [--out FILE] [--from live|files]`: an executable schema file of the database or of a replay of the files,
+ * to `--out FILE` or stdout. Also what `up --dump-schema FILE` writes after a successful run.
  * @module
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Migration } from "../../core/migration.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
-import { dumpCommand } from "../dump.ts";
 import { usage } from "../options.ts";
+import { createScratchPGlite } from "../pglite-assets.ts";
+import { schemaOptions } from "../schema-options.ts";
 import { chosenMigrations, withSession } from "../session.ts";
-import { schemaOptions } from "./schema-options.ts";
 
 /**
  * Runs `dump`.
@@ -24,4 +28,55 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     ? await dumpCommand(undefined, await chosenMigrations(ctx), { ...options, label: null })
     : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }));
   return { json: result.json, text: result.text.trimEnd(), exit: result.exit };
+}
+
+/** Options of `dump` as parsed from the command line. */
+export interface DumpCommandOptions {
+  /** `live`: the database; `files`: a replay of the migrations on PGlite (or `--scratch`). */
+  from: "live" | "files";
+  /** The database label (live) or null. */
+  label: string | null;
+  /** The live database's URL (for the server's pg_dump). */
+  url?: string;
+  out?: string;
+  table?: string;
+  schema?: string;
+  scratch?: string;
+}
+
+/**
+ * Makes the dump and writes it to `out`, or returns it as the text to print.
+ *
+ * @example
+ * ```ts
+ * await dumpCommand(undefined, migrations, { from: "files", label: null, out: "schema.sql" });
+ * ```
+ */
+export async function dumpCommand(db: object | undefined, migrations: readonly Migration[] | undefined, options: DumpCommandOptions): Promise<Required<CommandResult>> {
+  const common = { table: options.table, schema: options.schema, scratchUrl: options.scratch, createPGlite: createScratchPGlite };
+  const { dumpDatabase, dumpMigrations } = await import("../../schema/dump.ts");
+  const dump = options.from === "live" && db !== undefined
+    ? await dumpDatabase(db, { ...common, url: options.url })
+    : await dumpMigrations(migrations, common);
+  if (options.out !== undefined) writeDump(options.out, dump.sql);
+  const json = {
+    database: options.label,
+    from: options.from,
+    out: options.out ?? null,
+    dumper: dump.dumper,
+    dumperVersion: dump.dumperVersion,
+    versions: dump.versions,
+    bytes: new TextEncoder().encode(dump.sql).length,
+    ...(options.out === undefined ? { sql: dump.sql } : {}),
+  };
+  const text = options.out === undefined
+    ? dump.sql
+    : `wrote ${options.out} (${dump.versions.length} applied migration${dump.versions.length === 1 ? "" : "s"}, by ${dump.dumper}${dump.dumperVersion ? ` ${dump.dumperVersion}` : ""})\n`;
+  return { json, text, exit: 0 };
+}
+
+/** Writes a dump, making its directory. */
+export function writeDump(out: string, sql: string): void {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, sql);
 }

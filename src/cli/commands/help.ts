@@ -2,11 +2,10 @@
  * `help [COMMAND]`.
  * @module
  */
-import { suggest } from "../args.ts";
-import { COMMANDS, findCommand } from "../commands.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { renderHelp } from "../help.ts";
 import { usage } from "../options.ts";
+import { suggest } from "../suggest.ts";
 
 /**
  * Runs `help`.
@@ -18,10 +17,11 @@ import { usage } from "../options.ts";
  */
 export function run(ctx: CommandContext): Promise<CommandResult> {
   const name = ctx.positionals[0];
-  if (name !== undefined && !findCommand(name)) {
-    const hint = suggest(name, COMMANDS.map((c) => c.name));
-    throw usage(`no command ${JSON.stringify(name)}${hint ? `; did you mean ${hint}?` : ""}`);
+  const names = ctx.commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  if (name !== undefined && !names.includes(name)) {
+    const hint = suggest(name, names);
+    throw usage(`no command ${JSON.stringify(name)}${hint ? `; did you mean orchwf-migrate help ${hint}?` : "; run orchwf-migrate help for the list of commands"}`);
   }
-  const text = renderHelp(name);
+  const text = renderHelp(ctx.commands, ctx.globalOptions, name);
   return Promise.resolve({ json: { help: text }, text });
 }

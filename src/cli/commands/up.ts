@@ -20,7 +20,7 @@ import { compareVersions } from "../../core/migration.ts";
 export function run(ctx: CommandContext): Promise<CommandResult> {
   const to = ctx.string("to");
   return withSession(ctx, async ({ migrator, label, run, race, expect, db, url }) => {
-    const { refuseLintErrors } = await import("../lint.ts");
+    const { refuseLintErrors } = await import("./lint.ts");
     const warnings = await race(refuseLintErrors(migrator, ctx.string("dir"), to, ctx.flag("lint")));
     if (warnings !== undefined) ctx.out.warn(warnings);
     const before = await race(migrator.status());
@@ -50,8 +50,8 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     const { current } = await race(migrator.status());
     const dumpTo = ctx.string("dump-schema");
     if (dumpTo !== undefined) {
-      const { dumpCommand } = await import("../dump.ts");
-      const { schemaOptions } = await import("./schema-options.ts");
+      const { dumpCommand } = await import("./dump.ts");
+      const { schemaOptions } = await import("../schema-options.ts");
       const dumped = await race(dumpCommand(db.db, undefined, { ...schemaOptions(ctx), from: "live", label, url, out: dumpTo }));
       ctx.out.info(dumped.text.trimEnd());
     }

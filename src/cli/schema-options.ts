@@ -2,11 +2,11 @@
  * Options drift, dump, squash and `up --dump-schema` share: the version table, a scratch server, the lock wait.
  * @module
  */
-import type { CommandContext } from "../context.ts";
-import { urlSecrets } from "../resolve-db.ts";
-import { durationOption } from "../session.ts";
+import type { CommandContext } from "./context.ts";
+import { urlSecrets } from "./resolve-db.ts";
+import { durationOption } from "./session.ts";
 
-/** What the schema commands pass on to src/cli/{drift,dump,squash}.ts. */
+/** What the schema commands pass on to the schema commands. */
 export interface SchemaOptions {
   table?: string;
   schema?: string;
