@@ -4,6 +4,7 @@
  * @module
  */
 import type { MigrationEvent, MigrationPlan, StatusReport } from "../migrator.ts";
+import { compareVersions } from "../core/migration.ts";
 import type { MigrationState, StatusEntry } from "../core/plan.ts";
 import stringWidth from "string-width";
 import type { Palette } from "./output.ts";
@@ -115,6 +116,6 @@ export function outOfOrder(entries: readonly StatusEntry[], to?: string): string
   });
   return entries
     .slice(0, Math.max(0, highest))
-    .filter((e) => e.state === "pending" && (to === undefined || !/^\d+$/.test(to) || BigInt(e.version) <= BigInt(to)))
+    .filter((e) => e.state === "pending" && (to === undefined || compareVersions(e.version, to) <= 0))
     .map((e) => e.version);
 }

@@ -308,7 +308,7 @@ export function validateMigrations(migrations: readonly Migration[]): Migration[
   // A squashed baseline and a migration it replaces cannot both run on a fresh database.
   for (const m of migrations) {
     for (const v of m.replaces ?? []) {
-      const still = seen.get(BigInt(v).toString());
+      const still = seen.get(versionKey(v));
       if (still && still !== m) {
         throw new MigrationError(
           "INVALID_MIGRATION",

@@ -9,11 +9,11 @@
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
-import { checksum, type Migration } from "../core/migration.ts";
+import { checksum, type Migration, versionKey } from "../core/migration.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import type { AppliedRow, History } from "../engine/history.ts";
 
-const key = (v: string): string => (/^\d+$/.test(v) ? BigInt(v).toString() : v);
+const key = versionKey;
 
 /** Where a database stands with one squashed baseline. */
 export interface SquashedState {

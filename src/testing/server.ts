@@ -13,7 +13,7 @@ import process from "node:process";
 import postgres from "postgres";
 import { orchwfMigrations } from "../builtin.ts";
 import { ConnectionError, MigrationError } from "../core/errors.ts";
-import { checksum, type Migration, validateMigrations } from "../core/migration.ts";
+import { checksum, type Migration, validateMigrations, versionKey } from "../core/migration.ts";
 import { bootId, pidExists } from "../core/process-identity.ts";
 import { quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 import { Migrator, toConnectionError } from "../migrator.ts";
@@ -248,7 +248,7 @@ export function templateName(
     options.table ?? "orchwf_migrations",
     options.schema ?? null,
     serverVersionNum,
-    migrations.map((m) => [BigInt(m.version).toString(), checksum(m.up), m.transaction !== false]),
+    migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false]),
   ])).digest("hex").slice(0, 20);
   return `${options.prefix ?? "orchwf_test"}_tpl_${hash}`;
 }
