@@ -10,6 +10,9 @@ runtimes=${ORCHWF_TEST_RUNTIMES:-bun deno node}
 if [ $# -gt 0 ]; then files=("$@"); else files=(tests/*.test.ts); fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# PGlite snapshots kept on disk (createTestDatabase, scratch replays): shared by this run's files and runtimes,
+# never by an earlier run, and not in the user's own cache.
+export ORCHWF_CACHE_DIR=${ORCHWF_CACHE_DIR:-$work/cache}
 passed=0
 failed=0
 summary=()
@@ -31,7 +34,7 @@ count() { # runtime status pass fail skip
 once_from_bun() {
   case $1 in
     */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/cli-cac.test.ts|*/package.test.ts|*/cli-validate.test.ts) return 0 ;;
-    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts) return 0 ;;
+    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts|*/testing-cache.test.ts) return 0 ;;
     *) return 1 ;;
   esac
 }

@@ -1,8 +1,9 @@
 /**
  * `@orchwf/migrate/testing`: a freshly migrated in-process PGlite database for every test, fast.
- * The first call for a set of migrations creates a database, migrates it and keeps a snapshot of its data
- * directory (`dumpDataDir`); later calls start a new PGlite from that snapshot (`loadDataDir`) instead of
- * running initdb and the migrations again.
+ * The first call for a set of migrations migrates a database and keeps a snapshot of its data directory, in
+ * memory and on disk (so the next process loads it instead of migrating). A closed test database is put back to
+ * its migrated state in milliseconds (`testing/reset.ts`) and handed to the next test; one whose schema changed is
+ * replaced by a new instance loaded from the snapshot.
  *
  * @example
  * ```ts
@@ -21,7 +22,9 @@ import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { orchwfMigrations } from "./builtin.ts";
 import { checksum, type Migration, validateMigrations, versionKey } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
+import { discardCachedDataDir, fromSnapshot, pgliteVersion, readCachedDataDir, writeCachedDataDir } from "./schema/data-dir-cache.ts";
 import { extensionsFor } from "./sources/extensions.ts";
+import { type Baseline, captureBaseline, markClean, resetToBaseline } from "./testing/reset.ts";
 
 export {
   closeServerTestDatabases,
@@ -39,26 +42,43 @@ export interface TestDatabaseOptions {
   table?: string;
   /** Schema of the version table and of the migrations. */
   schema?: string;
-  /** Other PGlite options (e.g. `extensions`) for every instance; they are part of the snapshot's key by name only. */
+  /** Other PGlite options (e.g. `extensions`) for every instance; they are part of the snapshot's key (extensions by name). */
   pglite?: Omit<PGliteOptions, "dataDir" | "loadDataDir">;
   /**
    * How a test gets its clean database:
-   * - `"restore"` (default): a new PGlite restored from the migrated snapshot; tests may do anything.
-   * - `"rollback"`: a pooled, already migrated PGlite inside a transaction that `close()` rolls back: milliseconds
-   *   instead of a restore, and no new WebAssembly memory per test. For tests that do not commit: a test that
-   *   commits (its own COMMIT, or `db.transaction()`) ends that transaction, and its instance is then thrown away
-   *   rather than reused, so the next test is still clean.
+   * - `"reset"` (default): a migrated instance; `close()` puts back the rows and sequences the test changed (a few
+   *   milliseconds) and keeps it for the next test. A test that changed the schema, roles or settings gets its
+   *   instance closed instead, and the next test a new one loaded from the snapshot. Tests may do anything.
+   * - `"rollback"`: a pooled instance inside a transaction that `close()` rolls back. For tests that do not commit:
+   *   a test that commits ends that transaction, and its instance is then thrown away rather than reused.
+   * - `"restore"`: a new PGlite loaded from the snapshot for every test (hundreds of milliseconds each).
    */
-  isolation?: "restore" | "rollback";
+  isolation?: "reset" | "rollback" | "restore";
+  /** Keep the migrated snapshot on disk for the next process (default true; `ORCHWF_CACHE_DIR=off` turns it off everywhere). */
+  diskCache?: boolean;
 }
 
-/** Snapshots of migrated data directories, by migrations' versions and checksums. */
-const snapshots = new Map<string, Promise<Blob>>();
+/** A migrated snapshot and what every instance of it holds, with the instances idle between tests. */
+interface Prepared {
+  snapshot: Blob;
+  baseline: Baseline;
+}
+interface Entry {
+  key: string;
+  ready: Promise<Prepared>;
+  /** Reset instances, with the watermark of their last reset. */
+  idle: { db: PGlite; watermark: string }[];
+  /** Instances for the rollback mode. */
+  rollbackIdle: PGlite[];
+}
+
+/** By migrations' versions and checksums and the options that shape the database. */
+const entries = new Map<string, Entry>();
 
 /**
- * A new in-memory PGlite database with every migration applied, for one test; close it when done.
- * The first call for a given set of migrations migrates (about 2-3 s, mostly initdb); later calls restore
- * a snapshot of the result (a fraction of that). Each database is independent: tests may write freely.
+ * A migrated in-memory PGlite database for one test; close it when done (`await db.close()`, or `await using`).
+ * The first call for a given set of migrations migrates (or loads what an earlier process cached on disk); later
+ * calls get an instance put back to that state, in milliseconds. Each test sees only its own writes.
  *
  * @example
  * ```ts
@@ -78,25 +98,91 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   // The bundled extensions the migrations create are loaded too (yours win by name).
   options = { ...options, pglite: { ...options.pglite, extensions: { ...(await extensionsFor(migrations)), ...options.pglite?.extensions } } };
   const key = snapshotKey(migrations, options);
-  let snapshot = snapshots.get(key);
-  if (!snapshot) {
-    snapshot = migratedSnapshot(migrations, options);
-    snapshots.set(key, snapshot);
+  let entry = entries.get(key);
+  if (!entry) {
+    const made: Entry = { key, ready: undefined as never, idle: [], rollbackIdle: [] };
+    made.ready = prepare(made, key, migrations, options);
     // A failed migration must not be cached: the next test should see the error again, not a stale rejection.
-    snapshot.catch(() => snapshots.delete(key));
+    made.ready.catch(() => entries.get(key) === made && entries.delete(key));
+    entries.set(key, entry = made);
   }
-  if (options.isolation === "rollback") return await pooled(key, snapshot, options);
-  return await PGlite.create({ ...options.pglite, loadDataDir: await snapshot });
+  const { snapshot, baseline } = await entry.ready;
+  const fresh = () => PGlite.create(fromSnapshot(PGlite, snapshot, { ...options.pglite }));
+  switch (options.isolation ?? "reset") {
+    case "rollback":
+      return await inTransaction(entry, entry.rollbackIdle.pop() ?? await fresh());
+    case "restore":
+      return await fresh();
+    default: {
+      const idle = entry.idle.pop();
+      if (idle) return lease(entry, baseline, idle.db, idle.watermark);
+      const db = await fresh();
+      return lease(entry, baseline, db, await markClean(db));
+    }
+  }
 }
 
-/** Idle migrated instances for the rollback mode, by snapshot key. */
-const pools = new Map<string, PGlite[]>();
+/**
+ * Migrates the first instance (or loads the snapshot an earlier process left on disk), keeps its snapshot and
+ * baseline, and leaves the instance idle for the first test.
+ */
+async function prepare(entry: Entry, key: string, migrations: Migration[], options: TestDatabaseOptions): Promise<Prepared> {
+  const version = options.diskCache === false ? undefined : await pgliteVersion();
+  const diskKey = version ? ["test-database", version, key] : undefined;
+  let db: PGlite | undefined;
+  let snapshot = diskKey && await readCachedDataDir(diskKey);
+  if (snapshot && diskKey) {
+    db = await loadIfMigrated(snapshot, migrations, options);
+    if (!db) await discardCachedDataDir(diskKey, "did not load as a database with these migrations applied");
+  }
+  if (!db) {
+    db = await PGlite.create({ ...options.pglite });
+    try {
+      await new Migrator(db, { migrations, table: options.table, schema: options.schema }).migrate();
+      // Uncompressed: it loads faster than gzip would.
+      snapshot = await db.dumpDataDir("none");
+    } catch (e) {
+      await db.close().catch(() => {});
+      throw e;
+    }
+    if (diskKey) await writeCachedDataDir(diskKey, snapshot);
+  }
+  const baseline = await captureBaseline(db);
+  entry.idle.push({ db, watermark: await markClean(db) });
+  return { snapshot: snapshot!, baseline };
+}
+
+/** A PGlite loaded from a cached snapshot, if it holds exactly these migrations, applied; else undefined. */
+async function loadIfMigrated(snapshot: Blob, migrations: Migration[], options: TestDatabaseOptions): Promise<PGlite | undefined> {
+  let db: PGlite | undefined;
+  try {
+    db = await PGlite.create(fromSnapshot(PGlite, snapshot, { ...options.pglite }));
+    const migrator = new Migrator(db, { migrations, table: options.table, schema: options.schema });
+    const plan = await migrator.plan();
+    const status = await migrator.status();
+    const allApplied = status.migrations.every((m) => m.state === "applied");
+    if (plan.pending.length === 0 && plan.modified.length === 0 && plan.missing.length === 0 && allApplied) return db;
+  } catch {
+    // a truncated or foreign data directory: rebuilt
+  }
+  await db?.close().catch(() => {});
+  return undefined;
+}
+
+/** The test's handle on a reset-mode instance: `close()` resets it for the next test; after that it is unusable. */
+function lease(entry: Entry, baseline: Baseline, db: PGlite, watermark: string): PGlite {
+  let released: Promise<void> | undefined;
+  const release = () =>
+    released ??= (async () => {
+      const next = await resetToBaseline(db, baseline, watermark).catch(() => undefined);
+      if (next !== undefined && !db.closed && entries.get(entry.key) === entry) entry.idle.push({ db, watermark: next });
+      else await db.close().catch(() => {});
+    })();
+  return handle(db, release, () => released !== undefined);
+}
 
 /** A pooled instance inside a transaction; its `close()` rolls back and returns it to the pool. */
-async function pooled(key: string, snapshot: Promise<Blob>, options: TestDatabaseOptions): Promise<PGlite> {
-  const idle = pools.get(key) ?? [];
-  pools.set(key, idle);
-  const db = idle.pop() ?? await PGlite.create({ ...options.pglite, loadDataDir: await snapshot });
+async function inTransaction(entry: Entry, db: PGlite): Promise<PGlite> {
   await db.exec("BEGIN");
   const { rows } = await db.query<{ xid: string }>("SELECT txid_current()::text AS xid");
   const xid = rows[0].xid;
@@ -107,12 +193,22 @@ async function pooled(key: string, snapshot: Promise<Blob>, options: TestDatabas
       const now = await db.query<{ xid: string | null }>("SELECT txid_current_if_assigned()::text AS xid").catch(() => undefined);
       const ours = now?.rows[0]?.xid === xid;
       await db.exec("ROLLBACK").catch(() => {});
-      if (ours && !db.closed && pools.get(key) === idle) idle.push(db);
+      if (ours && !db.closed && entries.get(entry.key) === entry) entry.rollbackIdle.push(db);
       else await db.close();
     })();
+  return handle(db, release, () => released !== undefined);
+}
+
+/** The instance as the test sees it: `close()` (and `await using`) releases it; after release, every use throws. */
+function handle(db: PGlite, release: () => Promise<void>, isReleased: () => boolean): PGlite {
   return new Proxy(db, {
     get(target, prop) {
       if (prop === "close" || prop === Symbol.asyncDispose) return release;
+      if (isReleased()) {
+        if (prop === "closed") return true;
+        if (prop === "then") return undefined;
+        throw new Error(`this test database was closed (and handed to the next test); call createTestDatabase() again`);
+      }
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -120,7 +216,8 @@ async function pooled(key: string, snapshot: Promise<Blob>, options: TestDatabas
 }
 
 /**
- * Forgets every snapshot (they hold a few MB each); the next `createTestDatabase` migrates again.
+ * Forgets every snapshot kept in memory and closes the idle instances (the on-disk cache stays; delete its
+ * directory to clear it). Call it in an `after` hook: Node's test runner waits for open instances.
  *
  * @example
  * ```ts
@@ -128,27 +225,20 @@ async function pooled(key: string, snapshot: Promise<Blob>, options: TestDatabas
  * ```
  */
 export function clearTestDatabaseCache(): void {
-  snapshots.clear();
-  for (const idle of pools.values()) for (const db of idle.splice(0)) void db.close();
-  pools.clear();
-}
-
-async function migratedSnapshot(migrations: Migration[], options: TestDatabaseOptions): Promise<Blob> {
-  const db = await PGlite.create({ ...options.pglite });
-  try {
-    await new Migrator(db, { migrations, table: options.table, schema: options.schema }).migrate();
-    // Uncompressed: it loads faster than gzip would, and it only lives in memory.
-    return await db.dumpDataDir("none");
-  } finally {
-    await db.close();
+  for (const entry of entries.values()) {
+    for (const { db } of entry.idle.splice(0)) void db.close();
+    for (const db of entry.rollbackIdle.splice(0)) void db.close();
   }
+  entries.clear();
 }
 
 function snapshotKey(migrations: Migration[], options: TestDatabaseOptions): string {
+  const { extensions, ...rest } = options.pglite ?? {};
   return JSON.stringify([
     options.table ?? "orchwf_migrations",
     options.schema ?? null,
-    Object.keys(options.pglite?.extensions ?? {}).sort(),
+    Object.keys(extensions ?? {}).sort(),
+    rest,
     migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false]),
   ]);
 }
