@@ -34,7 +34,7 @@ count() { # runtime status pass fail skip
 once_from_bun() {
   case $1 in
     */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/cli-cac.test.ts|*/package.test.ts|*/cli-validate.test.ts) return 0 ;;
-    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts|*/testing-cache.test.ts) return 0 ;;
+    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts|*/testing-cache.test.ts|*/replay-cache.test.ts) return 0 ;;
     *) return 1 ;;
   esac
 }

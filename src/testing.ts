@@ -22,7 +22,7 @@ import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { orchwfMigrations } from "./builtin.ts";
 import { checksum, type Migration, validateMigrations, versionKey } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
-import { discardCachedDataDir, fromSnapshot, pgliteVersion, readCachedDataDir, writeCachedDataDir } from "./schema/data-dir-cache.ts";
+import { discardCacheEntry, fromSnapshot, pgliteVersion, readCachedDataDir, writeCachedDataDir } from "./schema/disk-cache.ts";
 import { extensionsFor } from "./sources/extensions.ts";
 import { type Baseline, captureBaseline, markClean, resetToBaseline } from "./testing/reset.ts";
 
@@ -133,7 +133,7 @@ async function prepare(entry: Entry, key: string, migrations: Migration[], optio
   let snapshot = diskKey && await readCachedDataDir(diskKey);
   if (snapshot && diskKey) {
     db = await loadIfMigrated(snapshot, migrations, options);
-    if (!db) await discardCachedDataDir(diskKey, "did not load as a database with these migrations applied");
+    if (!db) await discardCacheEntry(diskKey, "did not load as a database with these migrations applied");
   }
   if (!db) {
     db = await PGlite.create({ ...options.pglite });

@@ -20,7 +20,7 @@ import { goStyleFlags, parseDuration } from "../src/cli/options.ts";
 import { parseArgs } from "../src/cli/parse.ts";
 import { lockDirectory } from "../src/cli/pglite-lock.ts";
 import { chooseDatabase } from "../src/cli/resolve-db.ts";
-import { VERSION } from "../src/cli/version.ts";
+import { VERSION } from "../src/core/version.ts";
 import { redactSecrets, redactText, redactUrl } from "../src/core/redact.ts";
 import { bunRunner, cleanEnv, denoBin, root, runWith } from "./helpers/cli.ts";
 

@@ -40,7 +40,7 @@ function testProcess(cacheDir: string, column = "email"): Promise<Seen> {
   });
 }
 
-const entries = (dir: string) => readdirSync(dir).filter((n) => n.endsWith(".tar"));
+const entries = (dir: string) => readdirSync(dir).filter((n) => n.endsWith(".entry"));
 const expected = { columns: ["email", "id"], rows: [{ id: 1, email: "seed" }] };
 
 test("the first process writes the snapshot, the next loads it (and both exit by themselves)", LONG, async () => {

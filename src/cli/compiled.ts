@@ -11,6 +11,9 @@ import parserWasm from "../../node_modules/libpg-query/wasm/libpg-query.wasm" wi
 // pg_dump in WebAssembly (dump, squash) looks for pg_dump.wasm next to its module: scripts/build.ts keeps asset
 // names as they are (--asset-naming), so this embedded copy is found at /$bunfs/root/pg_dump.wasm.
 import pgDumpWasm from "../../node_modules/@electric-sql/pglite-tools/dist/pg_dump.wasm" with { type: "file" };
+import pglitePackage from "../../node_modules/@electric-sql/pglite/package.json" with { type: "json" };
+import pgliteToolsPackage from "../../node_modules/@electric-sql/pglite-tools/package.json" with { type: "json" };
+import { usePackageVersion } from "../schema/disk-cache.ts";
 import { usePGliteAssets } from "./pglite-assets.ts";
 import { useParserWasm } from "../sources/parser.ts";
 import { usePGliteExtensionBundles } from "../sources/extensions.ts";
@@ -55,6 +58,9 @@ declare const Bun: { file(path: string): { arrayBuffer(): Promise<ArrayBuffer> }
 
 void pgDumpWasm;
 
+// Part of the keys of the on-disk cache (initdb's output, replays for drift and dump).
+usePackageVersion("@electric-sql/pglite", pglitePackage.version);
+usePackageVersion("@electric-sql/pglite-tools", pgliteToolsPackage.version);
 usePGliteAssets(async () => {
   const [data, pglite, initdb] = await Promise.all(
     [pgliteData, pgliteWasm, initdbWasm].map((path) => Bun.file(path).arrayBuffer()),

@@ -4,7 +4,7 @@
  * @module
  */
 import type { CommandSpec, OptionSpec } from "./context.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../core/version.ts";
 
 const EXIT_CODES = [
   "  0    ok",

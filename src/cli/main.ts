@@ -13,7 +13,7 @@ import { goStyleFlags, optionValue, usage } from "./options.ts";
 import { parseArgs } from "./parse.ts";
 import { suggest } from "./suggest.ts";
 import { type CliIo, Output, processIo, type StyleText, useColor } from "./output.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../core/version.ts";
 
 export { EXIT } from "./context.ts";
 export type { CliIo } from "./output.ts";

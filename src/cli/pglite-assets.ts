@@ -40,7 +40,8 @@ export function pgliteAssets(): Promise<PGliteAssets> {
 }
 
 /**
- * An in-memory PGlite for replays (drift, dump --from files, squash), with the registered files.
+ * An in-memory PGlite for replays (drift, dump --from files, squash), with the registered files, loaded from
+ * initdb's cached output when there is one.
  *
  * @example
  * ```ts
@@ -48,6 +49,6 @@ export function pgliteAssets(): Promise<PGliteAssets> {
  * ```
  */
 export async function createScratchPGlite(): Promise<PGlite> {
-  const { PGlite } = await import("@electric-sql/pglite");
-  return await PGlite.create({ ...(await pgliteAssets()) });
+  const { scratchPGlite } = await import("../schema/scratch-pglite.ts");
+  return await scratchPGlite({ ...(await pgliteAssets()) });
 }

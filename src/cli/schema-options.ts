@@ -28,3 +28,18 @@ export function schemaOptions(ctx: CommandContext): SchemaOptions {
   if (scratch !== undefined) ctx.out.secrets.push(...urlSecrets(scratch));
   return { table: ctx.string("table"), schema: ctx.string("schema"), scratch, lockTimeoutMs: durationOption(ctx, "lock-timeout") };
 }
+
+/**
+ * On a terminal, says what the wait is for before a replay (a first PGlite start takes seconds).
+ *
+ * @example
+ * ```ts
+ * replayProgress(ctx);
+ * ```
+ */
+export function replayProgress(ctx: CommandContext): void {
+  const where = ctx.spec.options.some((o) => o.name === "scratch") && ctx.string("scratch") !== undefined
+    ? "a scratch database"
+    : "an in-memory PostgreSQL (PGlite)";
+  ctx.out.progress(`${ctx.spec.name}: replaying the migrations on ${where}…`);
+}

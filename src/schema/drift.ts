@@ -7,12 +7,13 @@
  */
 import { orchwfMigrations } from "../builtin.ts";
 import { MigrationError, SqlError } from "../core/errors.ts";
-import type { Migration } from "../core/migration.ts";
+import { checksum, type Migration, versionKey } from "../core/migration.ts";
 import { statusEntries } from "../core/plan.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import { type AppliedRow, History } from "../engine/history.ts";
-import { replayMigrations, type ReplayOptions } from "./replay.ts";
+import { pgliteVersion, readCachedJson, writeCachedJson } from "./disk-cache.ts";
+import { PGLITE_LABEL, replayMigrations, type ReplayOptions } from "./replay.ts";
 import { foldSquashed } from "./squashed-history.ts";
 import { type ChangeWords, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
@@ -82,24 +83,7 @@ export async function detectDrift(
   // As the Migrator sees it: a squashed range the database applied in full counts as its baseline.
   const entries = statusEntries(migrations, foldSquashed(migrations, live.rows));
   const applied = migrations.filter((m) => entries.some((e) => e.version === m.version && e.state !== "pending"));
-  const replay = await replayMigrations(applied, options).catch((err) => {
-    if (err instanceof SqlError && !options.scratchUrl) {
-      throw new MigrationError(
-        "SQL_ERROR",
-        `${err.message}\n(while replaying the applied migrations on PGlite to compare with the live schema; if PGlite cannot run this SQL, replay on a server: --scratch postgres://…)`,
-        { version: err.version, file: err.file, cause: err },
-      );
-    }
-    throw err;
-  });
-  let expected: SchemaSnapshot;
-  let replayVersion: number;
-  try {
-    expected = await snapshotSchema(replay.driver, { schemas: options.schemas, excludeTables: [replay.versionTable] });
-    replayVersion = await majorVersion(replay.driver);
-  } finally {
-    await replay.close();
-  }
+  const { expected, replayVersion, replayedOn } = await expectedSchema(applied, options);
   const loose = (live.version < 16) !== (replayVersion < 16);
   const changes = diffSnapshots(loose ? loosen(expected) : expected, loose ? loosen(live.snapshot) : live.snapshot);
   const ignore = (options.ignore ?? []).map(ignoreMatcher);
@@ -111,12 +95,48 @@ export async function detectDrift(
     ok: differences.length === 0 && modified.length === 0 && missing.length === 0,
     table: live.table,
     applied: applied.map((m) => m.version),
-    replayedOn: replay.label,
+    replayedOn,
     checksum: { modified, missing },
     differences,
     ignored: changes.length - kept.length,
     serverVersions: { live: live.version, replay: replayVersion },
   };
+}
+
+/** What the applied migrations produce: the replay's schema, from the on-disk cache when PGlite made it before. */
+async function expectedSchema(
+  applied: Migration[],
+  options: DriftOptions,
+): Promise<{ expected: SchemaSnapshot; replayVersion: number; replayedOn: string }> {
+  const version = options.scratchUrl ? undefined : await pgliteVersion();
+  const key = version && [
+    "drift-replay",
+    version,
+    options.table ?? null,
+    options.schema ?? null,
+    options.schemas ?? null,
+    applied.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false]),
+  ];
+  const cached = key ? await readCachedJson<{ expected: SchemaSnapshot; replayVersion: number }>(key) : undefined;
+  if (cached) return { ...cached, replayedOn: PGLITE_LABEL };
+  const replay = await replayMigrations(applied, options).catch((err) => {
+    if (err instanceof SqlError && !options.scratchUrl) {
+      throw new MigrationError(
+        "SQL_ERROR",
+        `${err.message}\n(while replaying the applied migrations on PGlite to compare with the live schema; if PGlite cannot run this SQL, replay on a server: --scratch postgres://…)`,
+        { version: err.version, file: err.file, cause: err },
+      );
+    }
+    throw err;
+  });
+  try {
+    const expected = await snapshotSchema(replay.driver, { schemas: options.schemas, excludeTables: [replay.versionTable] });
+    const replayVersion = await majorVersion(replay.driver);
+    if (key) await writeCachedJson(key, { expected, replayVersion });
+    return { expected, replayVersion, replayedOn: replay.label };
+  } finally {
+    await replay.close();
+  }
 }
 
 interface LiveState {

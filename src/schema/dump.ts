@@ -11,12 +11,13 @@ import process from "node:process";
 import type { PGlite } from "@electric-sql/pglite";
 import { orchwfMigrations } from "../builtin.ts";
 import { MigrationError } from "../core/errors.ts";
-import { compareVersions, type Migration } from "../core/migration.ts";
+import { checksum, compareVersions, type Migration, versionKey } from "../core/migration.ts";
 import { quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import { isPGlite } from "../drivers/pglite.ts";
 import { History } from "../engine/history.ts";
+import { packageVersion, pgliteVersion, readCachedJson, writeCachedJson } from "./disk-cache.ts";
 import { replayMigrations, type ReplayOptions } from "./replay.ts";
 import { snapshotSchema } from "./snapshot.ts";
 import { snapshotToSql } from "./snapshot-sql.ts";
@@ -58,12 +59,26 @@ export interface SchemaDump {
  * ```
  */
 export async function dumpMigrations(migrations: readonly Migration[] = orchwfMigrations, options: DumpOptions = {}): Promise<SchemaDump> {
+  // A dump of a PGlite replay is determined by the migrations and the programs: kept on disk for the next run.
+  const key = options.scratchUrl ? undefined : await replayDumpKey(migrations, options);
+  const cached = key && await readCachedJson<SchemaDump>(key);
+  if (cached) return cached;
   const replay = await replayMigrations(migrations, options);
   try {
-    return await dumpDatabase(replay.pglite ?? replay.driver, { ...options, url: replay.url ?? options.url });
+    const dump = await dumpDatabase(replay.pglite ?? replay.driver, { ...options, url: replay.url ?? options.url });
+    if (key) await writeCachedJson(key, dump);
+    return dump;
   } finally {
     await replay.close();
   }
+}
+
+async function replayDumpKey(migrations: readonly Migration[], options: DumpOptions): Promise<unknown[] | undefined> {
+  const pglite = await pgliteVersion();
+  const tools = await packageVersion("@electric-sql/pglite-tools", () => import.meta.resolve("@electric-sql/pglite-tools/pg_dump"));
+  if (!pglite) return undefined;
+  const { dumper, withData, withoutVersionTable, table, schema } = options;
+  return ["dump-replay", pglite, tools ?? null, { dumper, withData, withoutVersionTable, table, schema }, migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false])];
 }
 
 /**

@@ -90,9 +90,12 @@ async function replayAtOnce(driver: Driver, migrations: readonly Migration[], hi
   }
 }
 
+/** How a replay on PGlite is labelled in reports. */
+export const PGLITE_LABEL = "pglite (in memory)";
+
 async function openPGlite(create?: () => Promise<PGlite>): Promise<Omit<Replay, "versionTable">> {
   const pglite = create ? await create() : await scratchPGlite();
-  return { driver: toDriver(pglite), pglite, label: "pglite (in memory)", close: () => pglite.close() };
+  return { driver: toDriver(pglite), pglite, label: PGLITE_LABEL, close: () => pglite.close() };
 }
 
 async function openScratch(serverUrl: string): Promise<Omit<Replay, "versionTable">> {

@@ -1,11 +1,11 @@
 /**
  * Empty in-memory PGlite databases for replays and verification. initdb in WebAssembly is most of a new PGlite's
- * cost; a process that asks for several (a test suite calling verifyMigrations or detectDrift again and again) gets
- * them restored from initdb's output, kept from its second request on, in about a third of the time. A one-shot
- * CLI run asks once and pays nothing extra.
+ * cost (seconds); its output is kept, in memory and in the on-disk cache (`disk-cache.ts`), so every later
+ * scratch database, in this process or the next, is loaded from it instead.
  * @module
  */
 import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
+import { discardCacheEntry, fromSnapshot, pgliteVersion, readCachedDataDir, writeCachedDataDir } from "./disk-cache.ts";
 
 /** initdb's output, by the names of the extensions the instances load. */
 const pristine = new Map<string, Promise<Blob>>();
@@ -22,16 +22,30 @@ let requests = 0;
  */
 export async function scratchPGlite(options: Omit<PGliteOptions, "dataDir" | "loadDataDir"> = {}): Promise<PGlite> {
   const { PGlite } = await import("@electric-sql/pglite");
-  const key = Object.keys(options.extensions ?? {}).sort().join(",");
-  const kept = await pristine.get(key)?.catch(() => undefined);
-  if (kept) return await PGlite.create({ ...options, loadDataDir: kept });
+  const names = Object.keys(options.extensions ?? {}).sort().join(",");
+  const version = await pgliteVersion();
+  const diskKey = version ? ["pristine", version, names] : undefined;
+  let kept = await pristine.get(names)?.catch(() => undefined);
+  if (!kept && diskKey) kept = await readCachedDataDir(diskKey);
+  if (kept) {
+    try {
+      const db = await PGlite.create(fromSnapshot(PGlite, kept, options));
+      if (!pristine.has(names)) pristine.set(names, Promise.resolve(kept));
+      return db;
+    } catch {
+      pristine.delete(names);
+      if (diskKey) await discardCacheEntry(diskKey, "did not start");
+    }
+  }
   const db = await PGlite.create(options);
-  if (++requests >= 2 && !pristine.has(key)) {
+  // Kept when it pays: for the next process (on disk), or from this process's second request.
+  if ((diskKey || ++requests >= 2) && !pristine.has(names)) {
     // Dumped before anything runs in it: exactly what initdb made.
     const dump = db.dumpDataDir("none");
-    pristine.set(key, dump);
-    dump.catch(() => pristine.delete(key));
-    await dump;
+    pristine.set(names, dump);
+    dump.catch(() => pristine.delete(names));
+    const blob = await dump;
+    if (diskKey) await writeCachedDataDir(diskKey, blob);
   }
   return db;
 }

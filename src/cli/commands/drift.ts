@@ -6,7 +6,7 @@
 import type { Migration } from "../../core/migration.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { createScratchPGlite } from "../pglite-assets.ts";
-import { schemaOptions } from "../schema-options.ts";
+import { replayProgress, schemaOptions } from "../schema-options.ts";
 import { withSession } from "../session.ts";
 
 /**
@@ -19,6 +19,7 @@ import { withSession } from "../session.ts";
  */
 export function run(ctx: CommandContext): Promise<CommandResult> {
   return withSession(ctx, async ({ migrator, db, label }) => {
+    replayProgress(ctx);
     const { json, text, exit } = await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx), label, ignore: ctx.strings("ignore") });
     return { json, text: text.trimEnd(), exit };
   });

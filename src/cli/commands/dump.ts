@@ -9,7 +9,7 @@ import type { Migration } from "../../core/migration.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { usage } from "../options.ts";
 import { createScratchPGlite } from "../pglite-assets.ts";
-import { schemaOptions } from "../schema-options.ts";
+import { replayProgress, schemaOptions } from "../schema-options.ts";
 import { chosenMigrations, withSession } from "../session.ts";
 
 /**
@@ -24,6 +24,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const from = ctx.string("from") ?? (ctx.string("db") === undefined ? "files" : "live");
   if (from !== "live" && from !== "files") throw usage(`--from expects live or files; got ${JSON.stringify(from)}`);
   const options = { ...schemaOptions(ctx), from, out: ctx.string("out") } as const;
+  if (from === "files") replayProgress(ctx);
   const result = from === "files"
     ? await dumpCommand(undefined, await chosenMigrations(ctx), { ...options, label: null })
     : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }));

@@ -7,7 +7,7 @@ import type { Migration } from "../../core/migration.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { usage } from "../options.ts";
 import { createScratchPGlite } from "../pglite-assets.ts";
-import { schemaOptions } from "../schema-options.ts";
+import { replayProgress, schemaOptions } from "../schema-options.ts";
 import { chosenMigrations } from "../session.ts";
 
 /**
@@ -21,6 +21,7 @@ import { chosenMigrations } from "../session.ts";
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const dir = ctx.string("dir");
   const migrations = dir === undefined ? undefined : await chosenMigrations(ctx);
+  replayProgress(ctx);
   const { json, text, exit } = await squashCommand(migrations, { ...schemaOptions(ctx), to: ctx.string("to"), out: ctx.string("out"), dir });
   return { json, text: text.trimEnd(), exit };
 }

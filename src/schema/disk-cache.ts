@@ -1,6 +1,7 @@
 /**
- * PGlite data directories kept on disk between processes: initdb's output and migrated test databases, so a
- * second test process (or a second `drift`) loads in under a second what took several to make.
+ * What is slow to make and fully determined by its inputs, kept on disk between processes: PGlite data
+ * directories (initdb's output, migrated test databases) and replay results (drift's expected schema, a dump of
+ * the migrations), so a second test process or a second `drift` loads in a moment what took seconds to make.
  *
  * Entries are files named by a hash of their key (what made them: the PGlite version, the extensions, the
  * migrations' versions and checksums, the options) and a hash of their content. A key can never name stale
@@ -19,11 +20,13 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { VERSION } from "../core/version.ts";
 
 /** How many entries to keep: the newest by use; older ones are removed when a new one is written. */
-const KEEP = 12;
+const KEEP = 24;
 /** Bumped when what an entry holds changes meaning. */
 const FORMAT = 1;
+const EXTENSION = ".entry";
 
 let warned = false;
 
@@ -39,10 +42,10 @@ function warnOnce(detail: string): void {
  *
  * @example
  * ```ts
- * const dir = dataDirCacheDir(); // e.g. /home/me/.cache/orchwf-migrate
+ * const dir = diskCacheDir(); // e.g. /home/me/.cache/orchwf-migrate
  * ```
  */
-export function dataDirCacheDir(): string | undefined {
+export function diskCacheDir(): string | undefined {
   const env = process.env;
   const chosen = env.ORCHWF_CACHE_DIR;
   if (chosen === "off" || chosen === "0" || chosen === "false") return undefined;
@@ -54,19 +57,20 @@ export function dataDirCacheDir(): string | undefined {
 }
 
 function entryPrefix(key: readonly unknown[]): string {
-  return createHash("sha256").update(JSON.stringify([FORMAT, ...key])).digest("hex").slice(0, 32);
+  // Our version too: what the entries hold (the version table, the schema snapshot) is made by our code.
+  return createHash("sha256").update(JSON.stringify([FORMAT, VERSION, ...key])).digest("hex").slice(0, 32);
 }
 
 /**
- * The cached data directory for `key`, or undefined (none yet, cache off, or unreadable: warned once).
+ * The cached bytes for `key`, or undefined (none yet, cache off, or unreadable: warned once).
  *
  * @example
  * ```ts
- * const blob = await readCachedDataDir(["pristine", version]) ?? await makeIt();
+ * const bytes = await readCacheEntry(["drift", version, key]);
  * ```
  */
-export async function readCachedDataDir(key: readonly unknown[]): Promise<Blob | undefined> {
-  const dir = dataDirCacheDir();
+export async function readCacheEntry(key: readonly unknown[]): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const dir = diskCacheDir();
   if (!dir) return undefined;
   const prefix = entryPrefix(key);
   let names: string[];
@@ -76,24 +80,24 @@ export async function readCachedDataDir(key: readonly unknown[]): Promise<Blob |
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") warnOnce(`cannot read the cache directory ${dir} (${(e as Error).message}); continuing without it`);
     return undefined;
   }
-  const name = names.find((n) => n.startsWith(`${prefix}.`) && n.endsWith(".tar"));
+  const name = names.find((n) => n.startsWith(`${prefix}.`) && n.endsWith(EXTENSION));
   if (!name) return undefined;
   const path = join(dir, name);
   try {
-    const bytes = await readFile(path);
-    if (contentHash(bytes) !== name.slice(prefix.length + 1, -".tar".length)) {
-      warnOnce(`the cached data directory ${path} is damaged (truncated or overwritten); it is rebuilt`);
+    const bytes = await readFile(path) as Uint8Array<ArrayBuffer>;
+    if (contentHash(bytes) !== name.slice(prefix.length + 1, -EXTENSION.length)) {
+      warnOnce(`the cache entry ${path} is damaged (truncated or overwritten); it is rebuilt`);
       await rm(path, { force: true }).catch(() => {});
       return undefined;
     }
     // Its modification time marks its last use, for pruning.
     const now = new Date();
     await utimes(path, now, now).catch(() => {});
-    return new Blob([bytes]);
+    return bytes;
   } catch (e) {
-    // Gone meanwhile: another process removed a duplicate (see writeCachedDataDir).
+    // Gone meanwhile: another process removed a duplicate (see writeCacheEntry).
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
-      warnOnce(`cannot read the cached data directory ${path} (${(e as Error).message}); it is rebuilt`);
+      warnOnce(`cannot read the cache entry ${path} (${(e as Error).message}); it is rebuilt`);
     }
     return undefined;
   }
@@ -109,32 +113,31 @@ function contentHash(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * await discardCachedDataDir(key, "did not load as migrated");
+ * await discardCacheEntry(key, "did not load as migrated");
  * ```
  */
-export async function discardCachedDataDir(key: readonly unknown[], why: string): Promise<void> {
-  const dir = dataDirCacheDir();
+export async function discardCacheEntry(key: readonly unknown[], why: string): Promise<void> {
+  const dir = diskCacheDir();
   if (!dir) return;
-  warnOnce(`a cached data directory in ${dir} ${why}; it is rebuilt`);
+  warnOnce(`a cache entry in ${dir} ${why}; it is rebuilt`);
   const prefix = entryPrefix(key);
   const names = await readdir(dir).catch(() => [] as string[]);
   await Promise.all(names.filter((n) => n.startsWith(`${prefix}.`)).map((n) => rm(join(dir, n), { force: true }).catch(() => {})));
 }
 
 /**
- * Stores `blob` as the entry for `key` (atomically; a failure is warned once and otherwise ignored).
+ * Stores `bytes` as the entry for `key` (atomically; a failure is warned once and otherwise ignored).
  *
  * @example
  * ```ts
- * await writeCachedDataDir(["pristine", version], await db.dumpDataDir("none"));
+ * await writeCacheEntry(["pristine", version], new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer()));
  * ```
  */
-export async function writeCachedDataDir(key: readonly unknown[], blob: Blob): Promise<void> {
-  const dir = dataDirCacheDir();
+export async function writeCacheEntry(key: readonly unknown[], bytes: Uint8Array): Promise<void> {
+  const dir = diskCacheDir();
   if (!dir) return;
   const prefix = entryPrefix(key);
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  const final = join(dir, `${prefix}.${contentHash(bytes)}.tar`);
+  const final = join(dir, `${prefix}.${contentHash(bytes)}${EXTENSION}`);
   const temporary = `${final}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     await mkdir(dir, { recursive: true });
@@ -147,9 +150,59 @@ export async function writeCachedDataDir(key: readonly unknown[], blob: Blob): P
   }
   // Processes that built the same key at once wrote equivalent entries under different content hashes: all keep
   // the smallest name, which none of them removes, so one always stays.
-  const same = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${prefix}.`) && n.endsWith(".tar")).sort();
+  const same = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${prefix}.`) && n.endsWith(EXTENSION)).sort();
   await Promise.all(same.slice(1).map((n) => rm(join(dir, n), { force: true }).catch(() => {})));
   await prune(dir);
+}
+
+/**
+ * A PGlite data directory from the cache.
+ *
+ * @example
+ * ```ts
+ * const blob = await readCachedDataDir(["pristine", version]) ?? await makeIt();
+ * ```
+ */
+export async function readCachedDataDir(key: readonly unknown[]): Promise<Blob | undefined> {
+  const bytes = await readCacheEntry(key);
+  return bytes && new Blob([bytes]);
+}
+
+/**
+ * Keeps a PGlite data directory (a `dumpDataDir("none")` tarball) in the cache.
+ *
+ * @example
+ * ```ts
+ * await writeCachedDataDir(["pristine", version], await db.dumpDataDir("none"));
+ * ```
+ */
+export async function writeCachedDataDir(key: readonly unknown[], blob: Blob): Promise<void> {
+  if (diskCacheDir()) await writeCacheEntry(key, new Uint8Array(await blob.arrayBuffer()));
+}
+
+/**
+ * A JSON value from the cache, or undefined.
+ *
+ * @example
+ * ```ts
+ * const expected = await readCachedJson<SchemaSnapshot>(key);
+ * ```
+ */
+export async function readCachedJson<T>(key: readonly unknown[]): Promise<T | undefined> {
+  const bytes = await readCacheEntry(key);
+  return bytes && JSON.parse(new TextDecoder().decode(bytes)) as T;
+}
+
+/**
+ * Keeps a JSON value in the cache.
+ *
+ * @example
+ * ```ts
+ * await writeCachedJson(key, snapshot);
+ * ```
+ */
+export async function writeCachedJson(key: readonly unknown[], value: unknown): Promise<void> {
+  if (diskCacheDir()) await writeCacheEntry(key, new TextEncoder().encode(JSON.stringify(value)));
 }
 
 /** Keeps the newest KEEP entries and removes temporary files left by crashed writers (older than an hour). */
@@ -160,11 +213,24 @@ async function prune(dir: string): Promise<void> {
   );
   const hourAgo = Date.now() - 3_600_000;
   const stale = entries.filter((e) => e.name.endsWith(".tmp") && e.mtime < hourAgo);
-  const old = entries.filter((e) => e.name.endsWith(".tar")).sort((a, b) => b.mtime - a.mtime).slice(KEEP);
+  const old = entries.filter((e) => e.name.endsWith(EXTENSION)).sort((a, b) => b.mtime - a.mtime).slice(KEEP);
   await Promise.all([...stale, ...old].map((e) => rm(join(dir, e.name), { force: true }).catch(() => {})));
 }
 
-let pgliteVersionFound: Promise<string | undefined> | undefined;
+const versions = new Map<string, Promise<string | undefined>>();
+
+/**
+ * Names a package's version where it cannot be looked up: the compiled binary bundles PGlite and pglite-tools,
+ * with no package directory to read it from.
+ *
+ * @example
+ * ```ts
+ * usePackageVersion("@electric-sql/pglite", pglitePackage.version);
+ * ```
+ */
+export function usePackageVersion(name: string, version: string): void {
+  versions.set(name, Promise.resolve(version));
+}
 
 /**
  * The installed `@electric-sql/pglite` version (part of every key: a data directory is only loaded by the
@@ -176,24 +242,40 @@ let pgliteVersionFound: Promise<string | undefined> | undefined;
  * ```
  */
 export function pgliteVersion(): Promise<string | undefined> {
-  return (pgliteVersionFound ??= findPgliteVersion());
+  return packageVersion("@electric-sql/pglite", () => import.meta.resolve("@electric-sql/pglite"));
 }
 
-async function findPgliteVersion(): Promise<string | undefined> {
+/**
+ * The installed version of a package, found from where `resolve` (an `import.meta.resolve` of one of its entry
+ * points, written out so bundlers see it) says it is; undefined when it cannot be found.
+ *
+ * @example
+ * ```ts
+ * await packageVersion("@electric-sql/pglite-tools", () => import.meta.resolve("@electric-sql/pglite-tools/pg_dump"));
+ * ```
+ */
+export function packageVersion(name: string, resolve: () => string): Promise<string | undefined> {
+  let found = versions.get(name);
+  if (!found) versions.set(name, found = findVersion(name, resolve));
+  return found;
+}
+
+async function findVersion(name: string, resolve: () => string): Promise<string | undefined> {
   let resolved: string;
   try {
-    resolved = import.meta.resolve("@electric-sql/pglite");
+    resolved = resolve();
   } catch {
     return undefined;
   }
   // Deno answers with the npm specifier itself (npm:/@electric-sql/pglite@0.5.16/…).
-  const inSpecifier = /@electric-sql\/pglite@(\d+\.\d+\.\d+[^/]*)/.exec(resolved);
+  const escaped = name.replace(/[.*+?^$()|[\]\\/{}]/g, "\\$&");
+  const inSpecifier = new RegExp(escaped + "@(\\d+\\.\\d+\\.\\d+[^/]*)").exec(resolved);
   if (inSpecifier) return inSpecifier[1];
   if (!resolved.startsWith("file:")) return undefined;
   for (let at = dirname(fileURLToPath(resolved)); at !== dirname(at); at = dirname(at)) {
     try {
       const manifest = JSON.parse(await readFile(join(at, "package.json"), "utf8"));
-      if (manifest.name === "@electric-sql/pglite") return String(manifest.version);
+      if (manifest.name === name) return String(manifest.version);
     } catch {
       // not this directory
     }
