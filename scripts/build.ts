@@ -2,10 +2,11 @@
  * Builds the distributions into dist/ (gitignored):
  *   bun scripts/build.ts lib       dist/lib: the npm library, ESM .js + .d.ts compiled from src by tsc
  *   bun scripts/build.ts node      dist/orchwf-migrate.js: the npm bin, for Node 20.12+ (packages external)
- *   bun scripts/build.ts package   both of the above: what `npm pack` ships (the `prepare` script)
+ *   bun scripts/build.ts package   both of the above: what `npm pack` ships (the `prepack` script)
  *   bun scripts/build.ts compile   dist/orchwf-migrate: one executable with PGlite's files inside
  *   bun scripts/build.ts           all
- * `npm ci` and `npm pack` run `package` (the `prepare` script), so `npx orchwf-migrate` works in a fresh clone.
+ * `npm pack` and `npm publish` run `package` (the `prepack` script; not `prepare`, which would reach consumers'
+ * installs and needs Bun); in a fresh clone `npm run build -- package` before `npx orchwf-migrate`.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -47,7 +48,7 @@ export function buildLib(outDir = join(root, "dist/lib")): string {
       cwd: root,
     });
   } catch (err) {
-    // tsc emits even when it reports a type error; `npm ci` (prepare) must not fail on one, deno check and the
+    // tsc emits even when it reports a type error; `npm pack` (prepack) must not fail on one, deno check and the
     // package test catch them. No output at all is a real failure.
     if (!existsSync(join(outDir, "mod.js")) || !existsSync(join(outDir, "mod.d.ts"))) throw err;
     console.error("warning: tsc reported type errors (above); dist/lib was emitted anyway");

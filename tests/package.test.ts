@@ -1,11 +1,13 @@
 /**
- * The npm package as a user gets it: `npm pack` (which builds dist/ through the `prepare` script), the tarball
- * installed into an empty project, then imported from Node 20, Bun and Deno (`npm:` specifier) to run quickSetup
- * on PGlite and on PostgreSQL 15, its types checked by tsc, and its bin run by each runtime.
+ * The npm package as a user gets it: `npm pack` (which builds dist/ through the `prepack` script), the tarball
+ * installed into an empty project with the user's own PGlite (`npm i ./tgz @electric-sql/pglite`), then imported
+ * from Node 20, Bun and Deno (`npm:` specifier) to run quickSetup on PGlite and on PostgreSQL 15, its types and the
+ * README's TypeScript examples checked by tsc, its dependency tree checked (one PGlite, `npm ls` clean), and its
+ * bin run by each runtime.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,6 +17,7 @@ import { bunBin, cleanEnv, denoBin, root } from "./helpers/cli.ts";
 const LONG = { timeout: 600_000 };
 let project = "";
 let server: TestDatabase | undefined;
+let readmeExamples: string[] = [];
 
 const CHECK = `
 import { Migrator, quickSetup, orchwfMigrations } from "SPECIFIER";
@@ -49,6 +52,21 @@ export async function check(db: object): Promise<StatusReport> {
 }
 `;
 
+/**
+ * The README's TypeScript blocks that import the package, one file each. A block that uses a client it did not
+ * make (`sql`) gets it declared; Bun-only blocks (`from "bun"`) need Bun's types and are left out.
+ */
+function writeReadmeExamples(): string[] {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => /from "@orchwf\/migrate/.test(b) && !/from "bun"/.test(b));
+  return blocks.map((block, i) => {
+    const file = `readme-${i + 1}.ts`;
+    const prelude = /\bsql\b/.test(block) && !/const sql\b/.test(block) ? `import type { Sql } from "postgres";\ndeclare const sql: Sql;\n` : "";
+    writeFileSync(join(project, file), `${prelude}${block}export {};\n`);
+    return file;
+  });
+}
+
 function run(command: string, args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(command, args, { cwd: project, env: cleanEnv({ NO_COLOR: "1", ...env }), encoding: "utf8", timeout: 300_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -64,11 +82,16 @@ before(async () => {
   const tarball = join(packs, readdirSync(packs).find((f) => f.endsWith(".tgz"))!);
   project = mkdtempSync(join(tmpdir(), "orchwf-consumer-"));
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], { cwd: project, stdio: ["ignore", "ignore", "inherit"] });
+  // What the README tells a user to install (pglite-tools, an optional peer, is left out on purpose).
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball, "@electric-sql/pglite", "@types/node"], {
+    cwd: project,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   rmSync(packs, { recursive: true, force: true });
   writeFileSync(join(project, "check.mjs"), CHECK.replace("SPECIFIER", "@orchwf/migrate"));
   writeFileSync(join(project, "check-deno.mjs"), `import process from "node:process";\n${CHECK.replace("SPECIFIER", "npm:@orchwf/migrate").replace('"@electric-sql/pglite"', '"npm:@electric-sql/pglite"').replace('"postgres"', '"npm:postgres"')}`);
   writeFileSync(join(project, "types.ts"), TYPES);
+  readmeExamples = writeReadmeExamples();
   if (await postgresEngine.available()) server = await postgresEngine.open();
 });
 
@@ -107,6 +130,39 @@ describe("the npm package, installed from its tarball", () => {
       if (server) assert.equal(out.postgres, "001");
     });
   }
+
+  test("one PGlite in the consumer's tree, the user's; npm ls exits 0; no prepare script published", LONG, () => {
+    const ls = run("npm", ["ls", "--all"]);
+    assert.equal(ls.code, 0, `npm ls:\n${ls.stdout}\n${ls.stderr}`);
+    const copies = run("find", ["node_modules", "-type", "f", "-path", "*/@electric-sql/pglite/package.json"]).stdout.trim().split("\n");
+    assert.deepEqual(copies, ["node_modules/@electric-sql/pglite/package.json"], "exactly one @electric-sql/pglite");
+    assert.ok(!existsSync(join(project, "node_modules/@electric-sql/pglite-tools")), "the optional peer is not installed by default");
+    const pkg = JSON.parse(readFileSync(join(project, "node_modules/@orchwf/migrate/package.json"), "utf8"));
+    assert.equal(pkg.scripts?.prepare, undefined, "no install-time build script reaches consumers");
+    assert.equal(pkg.dependencies["@electric-sql/pglite"], undefined);
+    assert.match(pkg.peerDependencies["@electric-sql/pglite"], /^\^0\.5\./);
+    assert.equal(pkg.peerDependenciesMeta["@electric-sql/pglite-tools"]?.optional, true);
+  });
+
+  test("without pglite-tools: dump falls back to the snapshot dumper and says so; forcing pglite-tools is USAGE", LONG, () => {
+    const dump = run("node", ["node_modules/.bin/orchwf-migrate", "dump", "--from", "files", "--json"]);
+    assert.equal(dump.code, 0, `${dump.stdout}\n${dump.stderr}`);
+    const json = JSON.parse(dump.stdout);
+    assert.equal(json.dumper, "snapshot");
+    assert.match(json.sql, /CREATE TABLE/);
+    assert.match(dump.stderr, /@electric-sql\/pglite-tools .*is not installed/);
+    const forced = run("node", ["--input-type=module", "-e", `
+      import { dumpMigrations } from "@orchwf/migrate";
+      await dumpMigrations(undefined, { dumper: "pglite-tools" }).then(() => console.log("no error"), (e) => console.log(e.code, e.message));
+    `]);
+    assert.match(forced.stdout, /^USAGE .*npm i -D @electric-sql\/pglite-tools/, forced.stderr);
+  });
+
+  test("the README's TypeScript examples compile with tsc --strict, NodeNext, skipLibCheck", LONG, () => {
+    assert.ok(readmeExamples.some((f) => readFileSync(join(project, f), "utf8").includes("let db: PGlite;")), "the typed createTestDatabase example is checked");
+    const r = run("node", [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", ...readmeExamples]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  });
 
   test("the types compile for a TypeScript user (tsc, NodeNext)", LONG, () => {
     const r = run("node", [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "types.ts"]);

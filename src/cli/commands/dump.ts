@@ -27,6 +27,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const result = from === "files"
     ? await dumpCommand(undefined, await chosenMigrations(ctx), { ...options, label: null })
     : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }));
+  warnNotice(ctx, result);
   return { json: result.json, text: result.text.trimEnd(), exit: result.exit };
 }
 
@@ -67,12 +68,26 @@ export async function dumpCommand(db: object | undefined, migrations: readonly M
     dumperVersion: dump.dumperVersion,
     versions: dump.versions,
     bytes: new TextEncoder().encode(dump.sql).length,
+    ...(dump.notice ? { notice: dump.notice } : {}),
     ...(options.out === undefined ? { sql: dump.sql } : {}),
   };
   const text = options.out === undefined
     ? dump.sql
     : `wrote ${options.out} (${dump.versions.length} applied migration${dump.versions.length === 1 ? "" : "s"}, by ${dump.dumper}${dump.dumperVersion ? ` ${dump.dumperVersion}` : ""})\n`;
   return { json, text, exit: 0 };
+}
+
+/**
+ * Prints why the dump was not made by the usual dumper (pglite-tools not installed), as a warning on stderr.
+ *
+ * @example
+ * ```ts
+ * warnNotice(ctx, await dumpCommand(db, undefined, options));
+ * ```
+ */
+export function warnNotice(ctx: CommandContext, result: CommandResult): void {
+  const notice = (result.json as { notice?: unknown } | undefined)?.notice;
+  if (typeof notice === "string") ctx.out.warn(notice);
 }
 
 /** Writes a dump, making its directory. */
