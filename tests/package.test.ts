@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { extname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { postgresEngine, type TestDatabase } from "./helpers/engines.ts";
 import { bunBin, cleanEnv, denoBin, root } from "./helpers/cli.ts";
@@ -67,8 +67,13 @@ function writeReadmeExamples(): string[] {
   });
 }
 
+/** examples/testing_example/runners: one file per test runner, the same three tests. */
+const RUNNER_EXAMPLES = { bun: "bun-notes.ts", deno: "deno-notes.ts", node: "node-notes.mjs", vitest: "vitest-notes.ts" } as const;
+
 function run(command: string, args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(command, args, { cwd: project, env: cleanEnv({ NO_COLOR: "1", ...env }), encoding: "utf8", timeout: 300_000 });
+  // NODE_TEST_CONTEXT would tell a child `node --test` that it runs inside this file's runner.
+  const { NODE_TEST_CONTEXT: _, ...parent } = cleanEnv({ NO_COLOR: "1", ...env });
+  const r = spawnSync(command, args, { cwd: project, env: parent, encoding: "utf8", timeout: 300_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -83,7 +88,8 @@ before(async () => {
   project = mkdtempSync(join(tmpdir(), "orchwf-consumer-"));
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
   // What the README tells a user to install (pglite-tools, an optional peer, is left out on purpose).
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball, "@electric-sql/pglite", "@types/node"], {
+  const vitest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).devDependencies.vitest;
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball, "@electric-sql/pglite", "@types/node", `vitest@${vitest}`], {
     cwd: project,
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -91,6 +97,11 @@ before(async () => {
   writeFileSync(join(project, "check.mjs"), CHECK.replace("SPECIFIER", "@orchwf/migrate"));
   writeFileSync(join(project, "check-deno.mjs"), `import process from "node:process";\n${CHECK.replace("SPECIFIER", "npm:@orchwf/migrate").replace('"@electric-sql/pglite"', '"npm:@electric-sql/pglite"').replace('"postgres"', '"npm:postgres"')}`);
   writeFileSync(join(project, "types.ts"), TYPES);
+  // The runner examples, each in its own folder as the notes.test file a user saves.
+  for (const [runner, example] of Object.entries(RUNNER_EXAMPLES)) {
+    mkdirSync(join(project, "runners", runner), { recursive: true });
+    copyFileSync(join(root, "examples/testing_example/runners", example), join(project, "runners", runner, `notes.test${extname(example)}`));
+  }
   readmeExamples = writeReadmeExamples();
   if (await postgresEngine.available()) server = await postgresEngine.open();
 });
@@ -163,6 +174,22 @@ describe("the npm package, installed from its tarball", () => {
     const r = run("node", [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", ...readmeExamples]);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   });
+
+  // The first test of a process may wait for a cold start under load: generous per-test limits, not a measurement.
+  const runners = {
+    bun: [bunBin, ["test", "--timeout", "120000", "./runners/bun/notes.test.ts"], /^\s*(\d+) pass$/m],
+    deno: [denoBin, ["test", "-A", "--node-modules-dir=manual", "runners/deno/notes.test.ts"], /ok \| (\d+) passed/],
+    node: ["node", ["--test", "--test-reporter=spec", "runners/node/notes.test.mjs"], /^ℹ pass (\d+)$/m],
+    vitest: ["node", ["node_modules/vitest/vitest.mjs", "run", "--testTimeout=120000", "--hookTimeout=120000", "runners/vitest/"], /Tests\s+(\d+) passed/],
+  } as const;
+  for (const [name, [command, args, passed]] of Object.entries(runners)) {
+    test(`createTestDatabase() under ${name === "node" ? "node --test" : name === "vitest" ? "Vitest" : `${name} test`}: 3 tests, one commits, the next is clean`, LONG, () => {
+      const r = run(command, [...args]);
+      const out = `${r.stdout}\n${r.stderr}`;
+      assert.equal(r.code, 0, out);
+      assert.equal(Number(passed.exec(out)?.[1]), 3, out);
+    });
+  }
 
   test("the types compile for a TypeScript user (tsc, NodeNext)", LONG, () => {
     const r = run("node", [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "types.ts"]);
