@@ -48,7 +48,8 @@ cli_files=()
 rest_files=()
 for f in "${files[@]}"; do
   case $f in
-    */cli*.test.ts|*/package.test.ts|*/testing-examples.test.ts) cli_files+=("./$f") ;;
+    # package and registry both `npm pack` (prepack rebuilds dist/): one process, one after the other.
+    */cli*.test.ts|*/package.test.ts|*/registry.test.ts|*/testing-examples.test.ts) cli_files+=("./$f") ;;
     *) rest_files+=("./$f") ;;
   esac
 done
