@@ -2,10 +2,13 @@
  * Builds the distributions into dist/ (gitignored):
  *   bun scripts/build.ts lib       dist/lib: the npm library, ESM .js + .d.ts compiled from src by tsc
  *   bun scripts/build.ts node      dist/orchwf-migrate.js: the npm bin, for Node 20.12+ (packages external)
- *   bun scripts/build.ts package   both of the above: what `npm pack` ships (the `prepare` script)
+ *   bun scripts/build.ts package   both of the above: what `npm pack` ships (the `prepack` script); also sets the
+ *                                  unscoped packages/orchwf-migrate to the same version
+ *   bun scripts/build.ts unscoped  only that
  *   bun scripts/build.ts compile   dist/orchwf-migrate: one executable with PGlite's files inside
  *   bun scripts/build.ts           all
- * `npm ci` and `npm pack` run `package` (the `prepare` script), so `npx orchwf-migrate` works in a fresh clone.
+ * `npm pack` and `npm publish` run `package` (the `prepack` script; not `prepare`, which would reach consumers'
+ * installs and needs Bun); in a fresh clone `npm run build -- package` before `npx orchwf-migrate`.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -47,7 +50,7 @@ export function buildLib(outDir = join(root, "dist/lib")): string {
       cwd: root,
     });
   } catch (err) {
-    // tsc emits even when it reports a type error; `npm ci` (prepare) must not fail on one, deno check and the
+    // tsc emits even when it reports a type error; `npm pack` (prepack) must not fail on one, deno check and the
     // package test catch them. No output at all is a real failure.
     if (!existsSync(join(outDir, "mod.js")) || !existsSync(join(outDir, "mod.d.ts"))) throw err;
     console.error("warning: tsc reported type errors (above); dist/lib was emitted anyway");
@@ -89,13 +92,31 @@ export function buildCompiled(outfile = join(root, "dist/orchwf-migrate")): stri
   return outfile;
 }
 
+/**
+ * The unscoped `orchwf-migrate` package (packages/orchwf-migrate, whose bin starts our CLI, so `bunx orchwf-migrate`
+ * resolves): its version and its dependency on `@orchwf/migrate` follow the root package.json, so both are
+ * published as one version. Returns the directory to `npm publish`.
+ */
+export function syncUnscoped(dir = join(root, "packages/orchwf-migrate")): string {
+  const { name, version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string };
+  const file = join(dir, "package.json");
+  const text = readFileSync(file, "utf8");
+  const pkg = JSON.parse(text) as { version: string; dependencies: Record<string, string> };
+  pkg.version = version;
+  pkg.dependencies = { ...pkg.dependencies, [name]: version };
+  const synced = `${JSON.stringify(pkg, null, 2)}\n`;
+  if (synced !== text) writeFileSync(file, synced);
+  return dir;
+}
+
 if ((import.meta as { main?: boolean }).main) {
   const what = process.argv[2] ?? "all";
   if (["lib", "package", "all"].includes(what)) console.log(`built ${buildLib()}`);
   if (["node", "package", "all"].includes(what)) console.log(`built ${buildNode()}`);
+  if (["unscoped", "package", "all"].includes(what)) console.log(`versioned ${syncUnscoped()}`);
   if (what === "compile" || what === "all") console.log(`built ${buildCompiled()}`);
-  if (!["lib", "node", "package", "compile", "all"].includes(what)) {
-    console.error(`usage: bun scripts/build.ts [lib|node|package|compile|all]`);
+  if (!["lib", "node", "package", "unscoped", "compile", "all"].includes(what)) {
+    console.error(`usage: bun scripts/build.ts [lib|node|package|unscoped|compile|all]`);
     process.exit(2);
   }
 }

@@ -30,11 +30,13 @@ count() { # runtime status pass fail skip
 # they run once, from Bun, rather than three times over. So do the files that start each runtime themselves
 # (testing-examples, bench-smoke) and verify.test.ts, whose PGlite replays are the same WebAssembly under every
 # runtime and the slowest file of the suite, and extensions.test.ts (same WebAssembly; under Node and Deno PGlite
-# 0.5.16 loses pg_trgm queries after other extension libraries were loaded: README, "PGlite extensions").
+# 0.5.16 loses pg_trgm queries after other extension libraries were loaded: README, "PGlite extensions"). And
+# registry.test.ts, which publishes to a local registry and starts bunx, npx and deno from an empty directory.
 once_from_bun() {
   case $1 in
     */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/cli-cac.test.ts|*/package.test.ts|*/cli-validate.test.ts) return 0 ;;
-    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts|*/testing-cache.test.ts|*/replay-cache.test.ts) return 0 ;;
+    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts|*/registry.test.ts) return 0 ;;
+    */testing-cache.test.ts|*/replay-cache.test.ts) return 0 ;;
     *) return 1 ;;
   esac
 }
@@ -50,7 +52,8 @@ cli_files=()
 rest_files=()
 for f in "${files[@]}"; do
   case $f in
-    */cli*.test.ts|*/package.test.ts|*/testing-examples.test.ts) cli_files+=("./$f") ;;
+    # package and registry both `npm pack` (prepack rebuilds dist/): one process, one after the other.
+    */cli*.test.ts|*/package.test.ts|*/registry.test.ts|*/testing-examples.test.ts) cli_files+=("./$f") ;;
     *) rest_files+=("./$f") ;;
   esac
 done

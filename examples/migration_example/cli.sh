@@ -11,7 +11,9 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 case "${ORCHWF_RUNTIME:-bun}" in
   bun) cli=(bun src/mod.ts) ;;
   deno) cli=(deno run -A src/mod.ts) ;;
-  node) cli=(node dist/orchwf-migrate.js) ;; # the npm bin (built by `npm run build`)
+  node) # the npm bin; a fresh clone has not built it yet (npm pack builds it, npm ci does not)
+    [ -f dist/orchwf-migrate.js ] || bun scripts/build.ts node >/dev/null
+    cli=(node dist/orchwf-migrate.js) ;;
   *) echo "ORCHWF_RUNTIME must be bun, deno or node" >&2; exit 2 ;;
 esac
 if [ -n "${ORCHWF_DB_URL:-}" ]; then

@@ -180,6 +180,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: "out", value: "FILE", help: "write to FILE instead of stdout" },
       { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
       { name: "from", value: "live|files", help: "the live database, or a replay of the migrations" },
+      { name: "dumper", value: "pglite-tools|pg_dump|snapshot", help: "force a dumper (default: pglite-tools on PGlite when installed, pg_dump of the server's version, else snapshot)" },
     ],
     examples: ["orchwf-migrate dump --db postgres://app@db/app --out schema.sql", "orchwf-migrate dump --from files --dir ./migrations"],
     load: () => import("./commands/dump.ts"),

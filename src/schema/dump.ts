@@ -1,6 +1,7 @@
 /**
  * dump: an executable, deterministic schema file. A real dumper does the work: pg_dump compiled to WebAssembly
- * (`@electric-sql/pglite-tools`, loaded lazily) on PGlite databases and replays, the server's own `pg_dump` when it
+ * (`@electric-sql/pglite-tools`, an optional peer dependency loaded lazily; without it the snapshot writer stands
+ * in, and says so) on PGlite databases and replays, the server's own `pg_dump` when it
  * is installed and has the server's major version, our snapshot writer otherwise. The output is normalised (no
  * version banner, no psql-only lines) and ends with the version table's rows as INSERTs.
  * @module
@@ -47,6 +48,8 @@ export interface SchemaDump {
   dumperVersion: string | null;
   /** Versions recorded in the version table, written as INSERTs at the end. */
   versions: string[];
+  /** Why the default dumper was not used (pglite-tools not installed), for the caller to show; else undefined. */
+  notice?: string;
 }
 
 /**
@@ -107,10 +110,19 @@ export async function dumpDatabase(db: Database, options: DumpOptions = {}): Pro
   let body: string;
   let dumper: Dumper;
   let dumperVersion: string | null = null;
-  const choice = options.dumper ?? (isPGlite(db) ? "pglite-tools" : options.url && (await serverPgDump(Number(found.major))) ? "pg_dump" : "snapshot");
+  let notice: string | undefined;
+  let choice = options.dumper ?? (isPGlite(db) ? "pglite-tools" : options.url && (await serverPgDump(Number(found.major))) ? "pg_dump" : "snapshot");
+  const pgDump = choice === "pglite-tools" && isPGlite(db) ? await loadPgliteDump() : undefined;
+  if (choice === "pglite-tools" && isPGlite(db) && pgDump === undefined) {
+    if (options.dumper === "pglite-tools" || options.withData) {
+      throw new MigrationError("USAGE", `${options.withData ? "keeping the data in a dump of PGlite" : "the pglite-tools dumper"} needs ${PGLITE_TOOLS}, which is not installed: ${INSTALL_PGLITE_TOOLS}`);
+    }
+    notice = `${PGLITE_TOOLS} is not installed: the snapshot dumper wrote this dump (for pg_dump's output: ${INSTALL_PGLITE_TOOLS})`;
+    choice = "snapshot";
+  }
   if (choice === "pglite-tools") {
-    if (!isPGlite(db)) throw new MigrationError("USAGE", "the pglite-tools dumper works on a PGlite database only");
-    ({ text: body, version: dumperVersion } = await pgliteDump(db as PGlite, exclude, options.withData === true));
+    if (!isPGlite(db) || pgDump === undefined) throw new MigrationError("USAGE", "the pglite-tools dumper works on a PGlite database only");
+    ({ text: body, version: dumperVersion } = await pgliteDump(pgDump, db as PGlite, exclude, options.withData === true));
     dumper = "pglite-tools";
   } else if (choice === "pg_dump") {
     const bin = await serverPgDump(Number(found.major));
@@ -129,7 +141,7 @@ export async function dumpDatabase(db: Database, options: DumpOptions = {}): Pro
   }
   // pg_dump's SETs are session settings (an empty search_path above all): undo them for whoever loads the file next.
   const sql = [normalize(body).trimEnd(), "", ...insertRows(table, rows), "", "RESET ALL;"].join("\n").replace(/\n{3,}/g, "\n\n") + "\n";
-  return { sql, dumper, dumperVersion, versions: rows.map((r) => r.version) };
+  return { sql, dumper, dumperVersion, versions: rows.map((r) => r.version), ...(notice ? { notice } : {}) };
 }
 
 /** pg_dump's arguments, the same for both pg_dumps. */
@@ -140,9 +152,34 @@ function dumpArgs(excludeTable: string | undefined, withData: boolean): string[]
   return args;
 }
 
-async function pgliteDump(pg: PGlite, excludeTable: string | undefined, withData: boolean): Promise<{ text: string; version: string | null }> {
-  // Loaded on demand: only dump and squash pay for pg_dump's WebAssembly.
-  const { pgDump } = await import("@electric-sql/pglite-tools/pg_dump");
+const PGLITE_TOOLS = "@electric-sql/pglite-tools (pg_dump for PGlite)";
+const INSTALL_PGLITE_TOOLS = "npm i -D @electric-sql/pglite-tools (or bun add -d, deno add npm:@electric-sql/pglite-tools)";
+
+type PgDump = typeof import("@electric-sql/pglite-tools/pg_dump").pgDump;
+
+/**
+ * pg_dump for PGlite, or undefined when `@electric-sql/pglite-tools` is not installed. An optional peer dependency
+ * (it pins one PGlite version as its own peer): loaded on demand, so only dump and squash pay for its WebAssembly
+ * and a project without it keeps a single PGlite.
+ */
+async function loadPgliteDump(): Promise<PgDump | undefined> {
+  try {
+    return (await import("@electric-sql/pglite-tools/pg_dump")).pgDump;
+  } catch (err) {
+    if (isModuleMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A failed import because the package is not installed (each runtime words it its own way). */
+function isModuleMissing(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  const message = String((err as Error)?.message ?? err);
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ||
+    (/pglite-tools/.test(message) && /cannot find|could not find|not found|failed to resolve|unable to (?:resolve|load)/i.test(message));
+}
+
+async function pgliteDump(pgDump: PgDump, pg: PGlite, excludeTable: string | undefined, withData: boolean): Promise<{ text: string; version: string | null }> {
   const file = await pgDump({ pg, args: dumpArgs(excludeTable, withData) });
   const text = await file.text();
   // pg_dump leaves the search_path empty on the instance it dumped.

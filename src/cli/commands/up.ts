@@ -50,9 +50,10 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     const { current } = await race(migrator.status());
     const dumpTo = ctx.string("dump-schema");
     if (dumpTo !== undefined) {
-      const { dumpCommand } = await import("./dump.ts");
+      const { dumpCommand, warnNotice } = await import("./dump.ts");
       const { schemaOptions } = await import("../schema-options.ts");
       const dumped = await race(dumpCommand(db.db, undefined, { ...schemaOptions(ctx), from: "live", label, url, out: dumpTo }));
+      warnNotice(ctx, dumped);
       ctx.out.info(dumped.text.trimEnd());
     }
     const c = ctx.out.c;
