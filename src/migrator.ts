@@ -6,7 +6,7 @@ import { orchwfMigrations } from "./builtin.ts";
 import { Deadline, type RunOptions } from "./core/deadline.ts";
 import { MigrationError } from "./core/errors.ts";
 import { checksum, type Migration, REPEATABLE_PREFIX, sameVersion, validateMigrations } from "./core/migration.ts";
-import { type AppliedRow, pendingMigrations, rollbackTargets, statusEntries } from "./core/plan.ts";
+import { type AppliedRow, pendingMigrations, resolveTarget, rollbackTargets, statusEntries } from "./core/plan.ts";
 import { type Database, toDriver } from "./drivers/detect.ts";
 import type { Driver } from "./drivers/driver.ts";
 import { type Logger, type MigrationEvent, type MigrationRun, Reporter } from "./engine/events.ts";
@@ -117,11 +117,11 @@ export class Migrator {
   async migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
     const deadline = new Deadline(options);
     try {
-      if (options.to !== undefined) pendingMigrations(this.migrations, [], options.to); // a bad `to` touches nothing
+      const to = resolveTarget(this.migrations, options.to); // a bad `to` touches nothing
       const ctx = await this.prepare(deadline);
       await this.adoptSquashed(ctx, deadline);
       const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.read(this.driver));
-      const plan = this.planOf(rows, options.to);
+      const plan = this.planOf(rows, to);
       if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
       // Every pending migration is parsed and checked before the first one runs (sources/check.ts).
       const pendingVersions = new Set(plan.pending.map((p) => p.version));
@@ -131,7 +131,7 @@ export class Migrator {
       }
       // The first step reads the version list again, under the lock, with the table's digest; each later step only
       // checks the table still holds what the run last saw (count + digest, on the server).
-      return { applied: await this.applyLoop(ctx, deadline, { to: options.to }) };
+      return { applied: await this.applyLoop(ctx, deadline, { to }) };
     } finally {
       deadline.dispose();
     }
@@ -307,7 +307,7 @@ export class Migrator {
       if (!m) throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(v)}: no migration has that version`, { version: v });
       return m;
     });
-    if (chosen === undefined) pendingMigrations(this.migrations, [], options.to);
+    const to = chosen === undefined ? resolveTarget(this.migrations, options.to) : undefined;
     let marked: Migration[];
     try {
       const ctx = await this.prepare(deadline);
@@ -315,7 +315,7 @@ export class Migrator {
       marked = await withMigrationLock(ctx, deadline, async (tx) => {
         const rows = await ctx.history.readExisting(tx);
         const pending = chosen === undefined
-          ? pendingMigrations(this.migrations, rows, options.to)
+          ? pendingMigrations(this.migrations, rows, to)
           : chosen.filter((m) => !rows.some((r) => sameVersion(r.version, m.version) && (!m.repeatable || r.checksum === checksum(m.up))));
         for (const m of pending) await ctx.history.recordBaseline(tx, m);
         return pending;
@@ -336,7 +336,8 @@ export class Migrator {
    * ```
    */
   async plan(options: { to?: string } = {}): Promise<MigrationPlan> {
-    return this.planOf(await this.connected(`reading ${this.history.qualified}`, () => this.history.read(this.driver)), options.to);
+    const to = resolveTarget(this.migrations, options.to);
+    return this.planOf(await this.connected(`reading ${this.history.qualified}`, () => this.history.read(this.driver)), to);
   }
 
   /**

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { checksum, type Migration, MigrationError } from "../src/mod.ts";
 import type { AppliedRow } from "../src/engine/history.ts";
-import { pendingMigrations, rollbackTargets, statusEntries } from "../src/core/plan.ts";
+import { pendingMigrations, resolveTarget, rollbackTargets, statusEntries } from "../src/core/plan.ts";
 
 const m = (version: string, down = true): Migration => ({
   version,
@@ -45,7 +45,8 @@ describe("pending", () => {
     assert.deepEqual(pendingMigrations(list, [row("1")], "3").map((x) => x.version), ["2", "3"]);
   });
   test("an unknown `to` is an error", () => {
-    assert.throws(() => pendingMigrations([m("1")], [], "7"), (e: unknown) => (e as MigrationError).code === "UNKNOWN_VERSION");
+    assert.throws(() => resolveTarget([m("1")], "7"), (e: unknown) => (e as MigrationError).code === "UNKNOWN_VERSION");
+    assert.equal(resolveTarget([m("001")], "1"), "001");
   });
 });
 

@@ -93,8 +93,25 @@ export function statusEntries(available: readonly Migration[], applied: readonly
 }
 
 /**
- * Migrations not yet applied, lowest first, up to and including `to` when given; then the repeatable ones that are
- * new or changed since they ran (they sort after every version, so `to` a version leaves them out).
+ * A `to` version as the user typed it, checked once against the migrations: the matching migration's own version
+ * (`--to 1` names `001`), or UNKNOWN_VERSION before anything runs. Undefined stays undefined.
+ *
+ * @example
+ * ```ts
+ * resolveTarget(list, "5"); // "005"
+ * ```
+ */
+export function resolveTarget(available: readonly Migration[], to: string | undefined): string | undefined {
+  if (to === undefined) return undefined;
+  const found = typeof to === "string" ? available.find((m) => versionKey(m.version) === versionKey(to)) : undefined;
+  if (!found) throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(to)}: no migration has that version`, { version: to });
+  return found.version;
+}
+
+/**
+ * Migrations not yet applied, lowest first, up to and including `to` (resolved by `resolveTarget`) when given;
+ * then the repeatable ones that are new or changed since they ran (they sort after every version, so `to` a
+ * version leaves them out).
  *
  * @example
  * ```ts
@@ -106,7 +123,6 @@ export function pendingMigrations(
   applied: readonly { version: string; checksum?: string | null }[], // presence; the checksum for repeatables
   to?: string,
 ): Migration[] {
-  if (to !== undefined) requireKnown(available, to);
   return join(available, applied)
     .filter((j) =>
       j.migration && (j.migration.repeatable ? repeatableDue(j.migration, j.row) : !j.row) &&
@@ -130,7 +146,7 @@ export function rollbackTargets(
   applied: readonly AppliedRow[],
   options: { steps?: number; to?: string; all?: boolean },
 ): Migration[] {
-  if (options.to !== undefined && !options.all && !/^0+$/.test(options.to)) requireKnown(available, options.to);
+  if (options.to !== undefined && !options.all && !/^0+$/.test(options.to)) resolveTarget(available, options.to);
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) {
     throw new MigrationError("USAGE", `rollback steps must be a whole number of at least 1, not ${String(options.steps)}`);
   }
@@ -161,10 +177,3 @@ export function rollbackTargets(
   });
 }
 
-function requireKnown(available: readonly Migration[], version: string): void {
-  if (typeof version !== "string" || !available.some((m) => versionKey(m.version) === versionKey(version))) {
-    throw new MigrationError("UNKNOWN_VERSION", `unknown version ${JSON.stringify(version)}: no migration has that version`, {
-      version,
-    });
-  }
-}
