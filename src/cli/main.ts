@@ -10,7 +10,6 @@ import { MigrationError } from "../core/errors.ts";
 import { COMMANDS, findCommand, GLOBAL_OPTIONS, optionsFor } from "./commands.ts";
 import { type CommandContext, type CommandResult, EXIT } from "./context.ts";
 import { goStyleFlags, optionValue, usage } from "./options.ts";
-import { parseArgs } from "./parse.ts";
 import { suggest } from "./suggest.ts";
 import { type CliIo, Output, processIo, type StyleText, useColor } from "./output.ts";
 import { VERSION } from "../core/version.ts";
@@ -29,8 +28,14 @@ export type { CliIo } from "./output.ts";
 export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
   const argv = goStyleFlags(args, LONG_NAMES);
   let out = new Output(io, { json: argv.includes("--json"), quiet: false, verbose: false });
+  // The version alone needs no parser: answered before cac is even loaded.
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    out.line(`orchwf-migrate ${VERSION}`);
+    return EXIT.ok;
+  }
   let command: string | undefined;
   try {
+    const { parseArgs } = await import("./parse.ts");
     const parsed = parseArgs(argv, { commands: COMMANDS, globals: GLOBAL_OPTIONS });
     command = parsed.command;
     const { flags } = parsed;
