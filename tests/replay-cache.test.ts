@@ -65,3 +65,19 @@ test("drift: the replay comes from the cache, the live schema is read every time
   assert.deepEqual(JSON.parse(drifted.stdout).differences.map((d: { name: string }) => d.name), ["public.users.extra"]);
   assert.deepEqual(entries(), kept, "the replay was not made again");
 });
+
+test("a new pglite: directory starts from initdb's cached output, and keeps what is applied to it", LONG, async () => {
+  writeMigration("email");
+  const first = await cli("up", "--db", `pglite:${join(work, "db1")}`, "--dir", dir);
+  assert.equal(first.code, 0, first.stderr);
+  const kept = entries();
+  assert.ok(kept.length >= 1);
+  const second = await cli("up", "--db", `pglite:${join(work, "db2")}`, "--dir", dir);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(entries(), kept, "loaded, not made again");
+  for (const db of ["db1", "db2"]) {
+    const status = await cli("status", "--db", `pglite:${join(work, db)}`, "--dir", dir, "--json");
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).current, "001");
+  }
+});

@@ -4,7 +4,8 @@
  * PGlite in-process, loaded only then (a Postgres-only run never pays for the WebAssembly).
  * @module
  */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
 import { ConnectionError, MigrationError } from "../core/errors.ts";
@@ -164,14 +165,17 @@ async function sslRefusal(target: PostgresTarget, err: unknown): Promise<string 
 async function openPGlite(path: string, extensions?: Record<string, unknown>): Promise<OpenDatabase> {
   const { PGlite } = await import("@electric-sql/pglite");
   const assets = { ...(await pgliteAssets()), ...(extensions ? { extensions: extensions as never } : {}) };
+  // A new database starts from initdb's kept output (schema/scratch-pglite.ts): seconds saved on every new one.
+  const { scratchPGlite } = await import("../schema/scratch-pglite.ts");
   if (path === "memory" || path === "") {
-    const db = await PGlite.create({ ...assets });
+    const db = await scratchPGlite({ ...assets });
     return { db, label: "pglite:memory", secrets: [], close: () => db.close() };
   }
   const dir = resolve(path);
   const lock = lockDirectory(dir); // creates it; clear errors for a read-only place or a file in the way
   try {
-    const db = await PGlite.create({ dataDir: lock.dir, ...assets });
+    const fresh = !existsSync(join(lock.dir, "PG_VERSION"));
+    const db = fresh ? await scratchPGlite({ dataDir: lock.dir, ...assets }) : await PGlite.create({ dataDir: lock.dir, ...assets });
     return {
       db,
       label: `pglite:${path}`,
