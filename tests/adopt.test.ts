@@ -68,6 +68,12 @@ describe("baseline --from dbmate on a database the real dbmate migrated (CLI)", 
       const again = await runWith(bunRunner, ["baseline", "--from", "--dir", dir, "--db", d.url!]);
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /schema_migrations" \(dbmate\): 2 applied versions\nnothing to baseline/);
+
+      // dbmate's table stays, as bookkeeping: drift does not report it as schema.
+      const drift = await runWith(bunRunner, ["drift", "--dir", dir, "--db", d.url!]);
+      assert.equal(drift.code, 0, drift.stdout + drift.stderr);
+      assert.match(drift.stdout, /not compared: public\.schema_migrations, another tool's history table/);
+      assert.match(drift.stdout, /no drift/);
     } finally {
       await d.close();
       rmSync(dir, { recursive: true, force: true });

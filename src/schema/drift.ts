@@ -12,6 +12,7 @@ import { statusEntries } from "../core/plan.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import { type AppliedRow, History } from "../engine/history.ts";
+import { TOOL_TABLES } from "../sources/adopt.ts";
 import { pgliteVersion, readCachedJson, writeCachedJson } from "./disk-cache.ts";
 import { PGLITE_LABEL, replayMigrations, type ReplayOptions } from "./replay.ts";
 import { foldSquashed } from "./squashed-history.ts";
@@ -45,6 +46,11 @@ export interface DriftDifference {
 export interface DriftReport {
   /** True when nothing differs and no applied migration was edited or lost. */
   ok: boolean;
+  /**
+   * Other tools' history tables found live (dbmate's `schema_migrations`, goose's `goose_db_version`, ...): their
+   * bookkeeping, kept after `baseline --from`, not schema; left out on both sides.
+   */
+  otherHistoryTables: string[];
   /** The version table, `schema.table` (null when the database has none). */
   table: string | null;
   /** Versions recorded in the version table and replayed (those with a migration file), in order. */
@@ -83,7 +89,7 @@ export async function detectDrift(
   // As the Migrator sees it: a squashed range the database applied in full counts as its baseline.
   const entries = statusEntries(migrations, foldSquashed(migrations, live.rows));
   const applied = migrations.filter((m) => entries.some((e) => e.version === m.version && e.state !== "pending"));
-  const { expected, replayVersion, replayedOn } = await expectedSchema(applied, options);
+  const { expected, replayVersion, replayedOn } = await expectedSchema(applied, options, live.otherHistoryTables);
   const loose = (live.version < 16) !== (replayVersion < 16);
   const changes = diffSnapshots(loose ? loosen(expected) : expected, loose ? loosen(live.snapshot) : live.snapshot);
   const ignore = (options.ignore ?? []).map(ignoreMatcher);
@@ -99,6 +105,7 @@ export async function detectDrift(
     checksum: { modified, missing },
     differences,
     ignored: changes.length - kept.length,
+    otherHistoryTables: live.otherHistoryTables,
     serverVersions: { live: live.version, replay: replayVersion },
   };
 }
@@ -107,6 +114,7 @@ export async function detectDrift(
 async function expectedSchema(
   applied: Migration[],
   options: DriftOptions,
+  otherHistoryTables: string[],
 ): Promise<{ expected: SchemaSnapshot; replayVersion: number; replayedOn: string }> {
   const version = options.scratchUrl ? undefined : await pgliteVersion();
   const key = version && [
@@ -115,6 +123,7 @@ async function expectedSchema(
     options.table ?? null,
     options.schema ?? null,
     options.schemas ?? null,
+    otherHistoryTables,
     applied.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false]),
   ];
   const cached = key ? await readCachedJson<{ expected: SchemaSnapshot; replayVersion: number }>(key) : undefined;
@@ -130,7 +139,8 @@ async function expectedSchema(
     throw err;
   });
   try {
-    const expected = await snapshotSchema(replay.driver, { schemas: options.schemas, excludeTables: [replay.versionTable] });
+    const excludeTables = [replay.versionTable, ...otherHistoryTables];
+    const expected = await snapshotSchema(replay.driver, { schemas: options.schemas, excludeTables });
     const replayVersion = await majorVersion(replay.driver);
     if (key) await writeCachedJson(key, { expected, replayVersion });
     return { expected, replayVersion, replayedOn: replay.label };
@@ -142,6 +152,7 @@ async function expectedSchema(
 interface LiveState {
   rows: AppliedRow[];
   table: string | null;
+  otherHistoryTables: string[];
   snapshot: SchemaSnapshot;
   version: number;
 }
@@ -165,8 +176,16 @@ SET LOCAL statement_timeout = ${statementTimeout}`,
     );
     const table = found?.name ?? null;
     const rows = table === null ? [] : await history.read(tx);
-    const snapshot = await snapshotSchema(tx, { schemas: options.schemas, excludeTables: table === null ? [] : [table] });
-    return { rows, table, snapshot, version: await majorVersion(tx) };
+    const names = [...new Set(Object.values(TOOL_TABLES))].map((n) => `'${n}'`).join(", ");
+    const others = await tx.query<{ name: string }>(
+      `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND c.relname IN (${names}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        ORDER BY 1`,
+    );
+    const otherHistoryTables = others.map((r) => r.name).filter((name) => name !== table);
+    const excludeTables = [...(table === null ? [] : [table]), ...otherHistoryTables];
+    const snapshot = await snapshotSchema(tx, { schemas: options.schemas, excludeTables });
+    return { rows, table, otherHistoryTables, snapshot, version: await majorVersion(tx) };
   });
 }
 
@@ -261,6 +280,7 @@ export function renderDriftReport(report: DriftReport, database = "the database"
     after: d.actual,
   }));
   for (const line of describeChanges(changes, DRIFT_WORDS)) out.push(`  ${line.replace(/\n/g, "\n  ")}`);
+  for (const t of report.otherHistoryTables) out.push(`  not compared: ${t}, another tool's history table (bookkeeping, not schema)`);
   const ignored = report.ignored > 0 ? ` (${report.ignored} ignored)` : "";
   if (report.ok) out.push(`no drift: the schema is what the applied migrations make${ignored}`);
   else {
