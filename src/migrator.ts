@@ -27,6 +27,7 @@ import type {
   MigrateResult,
   MigrationPlan,
   MigratorOptions,
+  RedoOptions,
   RedoResult,
   RollbackOptions,
   RollbackResult,
@@ -44,6 +45,7 @@ export type {
   MigrateResult,
   MigrationPlan,
   MigratorOptions,
+  RedoOptions,
   RedoResult,
   RollbackOptions,
   RollbackResult,
@@ -162,7 +164,9 @@ export class Migrator {
 
   /**
    * Rolls back applied migrations, newest first, each in its own transaction.
-   * Checks first that every one of them can be rolled back, so it never stops half way for want of a down.
+   * Checks first that every one of them can be rolled back, so it never stops half way for want of a down, and
+   * refuses (code `CHECKSUM_MISMATCH`, nothing run) one whose up script changed since it was applied, unless
+   * `allowDrift`.
    *
    * @example
    * ```ts
@@ -206,10 +210,15 @@ export class Migrator {
    * const { rolledBack, applied } = await migrator.redo({ timeoutMs: 30_000 });
    * ```
    */
-  async redo(options: RunOptions = {}): Promise<RedoResult> {
+  async redo(options: RedoOptions = {}): Promise<RedoResult> {
     const deadline = new Deadline(options);
     try {
-      const { rolledBack } = await this.rollback({ steps: 1, signal: options.signal, timeoutMs: deadline.remainingMs() });
+      const { rolledBack } = await this.rollback({
+        steps: 1,
+        allowDrift: options.allowDrift,
+        signal: options.signal,
+        timeoutMs: deadline.remainingMs(),
+      });
       if (rolledBack.length === 0) return { rolledBack, applied: [] };
       const ctx = await this.prepare(deadline);
       const applied = await this.applyLoop(ctx, deadline, { only: rolledBack[0].version });

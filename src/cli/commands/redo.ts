@@ -16,7 +16,7 @@ import { withSession } from "../session.ts";
 export function run(ctx: CommandContext): Promise<CommandResult> {
   return withSession(ctx, async ({ migrator, label, run, race }) => {
     // Only the newest applied version comes back: a lower version still pending stays pending.
-    const { rolledBack, applied } = await migrator.redo(run());
+    const { rolledBack, applied } = await migrator.redo({ allowDrift: ctx.flag("allow-drift"), ...run() });
     const { current } = await race(migrator.status());
     return {
       json: { database: label, rolledBack, applied, current },
