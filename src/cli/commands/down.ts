@@ -33,5 +33,5 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
         ? "nothing to roll back"
         : `${rolledBack.length} migration${rolledBack.length === 1 ? "" : "s"} rolled back; current version ${current ?? "none"}`,
     };
-  });
+  }, { existing: true });
 }

@@ -21,7 +21,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
   return withSession(ctx, async ({ migrator, db, label }) => {
     const { json, text, exit } = await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx), label, ignore: ctx.strings("ignore") });
     return { json, text: text.trimEnd(), exit };
-  });
+  }, { existing: true });
 }
 
 /** Options of `drift` as parsed from the command line. */

@@ -26,7 +26,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const options = { ...schemaOptions(ctx), from, out: ctx.string("out") } as const;
   const result = from === "files"
     ? await dumpCommand(undefined, await chosenMigrations(ctx), { ...options, label: null })
-    : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }));
+    : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }), { existing: true });
   return { json: result.json, text: result.text.trimEnd(), exit: result.exit };
 }
 

@@ -22,5 +22,5 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
       json: { database: label, rolledBack, applied, current },
       text: rolledBack.length === 0 ? "nothing to redo: no migration is applied" : `redone ${rolledBack[0].version}; current version ${current}`,
     };
-  });
+  }, { existing: true });
 }
