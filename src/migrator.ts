@@ -281,8 +281,9 @@ export class Migrator {
   async status(): Promise<StatusReport> {
     const rows = foldSquashed(this.migrations, await this.connected(`reading ${this.history.qualified}`, () => this.history.read(this.driver)));
     const migrations = statusEntries(this.migrations, rows);
-    // The current version is the highest versioned one (repeatables have no place in the order).
-    const done = migrations.filter((m) => m.state !== "pending" && !m.version.startsWith(REPEATABLE_PREFIX));
+    // The current version is the highest applied one (repeatables have no place in the order); a `failed` version
+    // was never completed, so it is not the current one.
+    const done = migrations.filter((m) => m.state !== "pending" && m.state !== "failed" && !m.version.startsWith(REPEATABLE_PREFIX));
     return {
       table: this.history.qualified,
       migrations,

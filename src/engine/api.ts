@@ -96,7 +96,7 @@ export interface StatusReport {
   table: string;
   /** Every version known to the files or the table, in order. */
   migrations: StatusEntry[];
-  /** Highest applied version, or null. */
+  /** Highest applied version (`applied`, `modified` or `missing`; never a `failed` one), or null. */
   current: string | null;
   /** Number of pending migrations. */
   pending: number;
