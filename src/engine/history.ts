@@ -21,6 +21,12 @@ const EXTRA_COLUMNS: Record<string, string> = {
   dirty: "BOOLEAN NOT NULL DEFAULT false",
 };
 
+/** Whether a schema of exactly this name exists (read from the catalog: no statement that could raise a NOTICE). */
+async function schemaExists(q: Queryable, schema: string): Promise<boolean> {
+  const rows = await q.query<{ found: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found", [schema]);
+  return rows[0]?.found === true;
+}
+
 /**
  * A version's hash on the server: PostgreSQL's own 64-bit text hash (11+), five times cheaper than an MD5 per row
  * on a long history. The client never computes it: the server reports the digest, and the next step's expected
@@ -143,20 +149,30 @@ export class History {
     return this.guard("create", () => this.create(q));
   }
 
+  /**
+   * Creates what is missing, and only that, as the catalog shows it: a statement that would skip an existing object
+   * (`IF NOT EXISTS`) sends a NOTICE to the user's client, which prints it (postgres.js without `onnotice`).
+   */
   private async create(q: Queryable): Promise<void> {
-    if ((await inspectVersionTable(q, this.qualified)).kind === "ready") return; // never ALTER a table that is not ours
+    const shape = await inspectVersionTable(q, this.qualified);
+    if (shape.kind === "ready") return; // never ALTER a table that is not ours
+    const statements: string[] = [];
     // Only a schema the user named is created (CREATE SCHEMA needs a right on the database, even IF NOT EXISTS).
-    const schema = this.lockSchema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.lockSchema)};\n`;
-    const extra = Object.entries(EXTRA_COLUMNS);
-    await q.exec(
-      `${schema}CREATE TABLE IF NOT EXISTS ${this.qualified} (
+    if (this.lockSchema !== undefined && !(await schemaExists(q, this.lockSchema))) {
+      statements.push(`CREATE SCHEMA ${quoteIdent(this.lockSchema)}`);
+    }
+    if (shape.kind === "absent") {
+      const extra = Object.entries(EXTRA_COLUMNS);
+      statements.push(`CREATE TABLE ${this.qualified} (
   version VARCHAR(255) PRIMARY KEY,
   description TEXT,
   applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
 ${extra.map(([name, type]) => `  ${name} ${type}`).join(",\n")}
-);
-ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT EXISTS ${name} ${type}`).join(", ")};`,
-    );
+)`);
+    } else {
+      statements.push(`ALTER TABLE ${this.qualified} ${shape.missing.map((name) => `ADD COLUMN ${name} ${EXTRA_COLUMNS[name]}`).join(", ")}`);
+    }
+    await q.exec(statements.join(";\n"));
   }
 
   /**
