@@ -21,6 +21,12 @@ const EXTRA_COLUMNS: Record<string, string> = {
   dirty: "BOOLEAN NOT NULL DEFAULT false",
 };
 
+/**
+ * applied_at is a timestamp without time zone (the Go package's column): we store the instant as its UTC wall time,
+ * whatever the session's TimeZone (the column's CURRENT_TIMESTAMP default would store the session's local time).
+ */
+const APPLIED_NOW = "(now() AT TIME ZONE 'UTC')";
+
 /** Whether a schema of exactly this name exists (read from the catalog: no statement that could raise a NOTICE). */
 async function schemaExists(q: Queryable, schema: string): Promise<boolean> {
   const rows = await q.query<{ found: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found", [schema]);
@@ -195,16 +201,21 @@ ${extra.map(([name, type]) => `  ${name} ${type}`).join(",\n")}
   }
 
   private async select(q: Queryable, has: (column: string) => boolean): Promise<AppliedRow[]> {
-    const column = (name: string) => (has(name) ? name : `NULL AS ${name}`);
+    const column = (name: string) => (has(name) ? name : "NULL");
+    // Aliases of one lower-case word survive a client's column-name transform (postgres.js `transform: postgres.camel`
+    // turns applied_at into appliedAt). applied_at (timestamp without time zone, a UTC wall time) is read as ISO text,
+    // so neither the session's TimeZone and DateStyle nor the client's date parsing can shift it.
     const rows = await q.query<{
       version: string;
       description: string | null;
       checksum: string | null;
-      applied_at: Date | string | null;
-      execution_ms: number | null;
+      appliedat: string | null;
+      executionms: number | string | null;
       dirty: boolean | null;
     }>(
-      `SELECT version, description, ${column("checksum")}, applied_at, ${column("execution_ms")}, ${column("dirty")}
+      `SELECT version, description, ${column("checksum")} AS checksum,
+              to_char(applied_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS appliedat,
+              ${column("execution_ms")} AS executionms, ${column("dirty")} AS dirty
        FROM ${this.qualified}`,
     );
     checkVersionRows(this.qualified, rows);
@@ -212,8 +223,8 @@ ${extra.map(([name, type]) => `  ${name} ${type}`).join(",\n")}
       version: r.version,
       description: r.description,
       checksum: r.checksum,
-      appliedAt: r.applied_at === null ? null : new Date(r.applied_at),
-      executionMs: r.execution_ms === null ? null : Number(r.execution_ms),
+      appliedAt: r.appliedat === null ? null : new Date(r.appliedat),
+      executionMs: r.executionms === null ? null : Number(r.executionms),
       dirty: r.dirty === true,
     }));
   }
@@ -256,8 +267,8 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
    */
   recordStatement(migration: Migration): string {
     const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
-    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, ` +
-      `round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000), false)`;
+    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES (${values}, ` +
+      `round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000), false, ${APPLIED_NOW})`;
   }
 
   /**
@@ -268,7 +279,7 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
   async claim(q: Queryable, migration: Migration): Promise<void> {
     if (migration.repeatable) await q.exec(this.replacing(migration));
     await q.query(
-      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, true)`,
+      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES ($1, $2, $3, NULL, true, ${APPLIED_NOW})`,
       [migration.version, migration.description, checksum(migration.up)],
     );
   }
@@ -276,7 +287,7 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
   /** `claim` as SQL text, for the message that commits it. */
   claimStatement(migration: Migration): string {
     const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
-    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, NULL, true)`;
+    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES (${values}, NULL, true, ${APPLIED_NOW})`;
   }
 
   /** `remove` as SQL text, for the message that commits it. */
@@ -316,7 +327,7 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
   async recordBaseline(q: Queryable, migration: Migration): Promise<void> {
     if (migration.repeatable) await q.exec(this.replacing(migration));
     await q.query(
-      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, false)`,
+      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES ($1, $2, $3, NULL, false, ${APPLIED_NOW})`,
       [migration.version, migration.description, checksum(migration.up)],
     );
   }
