@@ -93,7 +93,8 @@ export class Migrator {
   private readonly onEvent?: (event: MigrationEvent) => void;
 
   constructor(db: Database, options: MigratorOptions = {}) {
-    this.driver = toDriver(db);
+    // A migration's own NOTICEs (RAISE NOTICE) go to the logger, where the client lets us listen.
+    this.driver = toDriver(db, (notice) => this.reporter?.info(`${notice.severity ?? "NOTICE"} from the database: ${notice.message}`));
     this.migrations = validateMigrations(options.migrations ?? orchwfMigrations);
     this.schema = options.schema === undefined ? undefined : checkName("schema", options.schema);
     this.history = new History(this.schema, checkName("table", options.table ?? "orchwf_migrations"));
