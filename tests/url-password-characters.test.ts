@@ -64,3 +64,15 @@ describe("a password with an unencoded /, ? or #", () => {
     });
   });
 });
+
+test("--scratch URLs with such a password: refused with the same advice, nothing of them printed", { timeout: 120_000 }, async () => {
+  const runs = await Promise.all(CASES.slice(0, 2).map(([url]) => runWith(bunRunner, ["dump", "--from", "files", "--scratch", url, "--json"])));
+  CASES.slice(0, 2).forEach(([url, secret], i) => {
+    const run = runs[i];
+    assert.equal(run.code, 2, run.stderr);
+    const error = JSON.parse(run.stdout).error;
+    assert.equal(error.code, "USAGE");
+    for (const piece of secret) assert.ok(!`${run.stdout}${run.stderr}`.includes(piece), `${piece} of ${url} printed`);
+    assert.match(error.message, /%2F.*%3F.*%23.*PGPASSWORD/);
+  });
+});
