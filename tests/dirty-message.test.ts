@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { outOfOrder } from "../src/cli/render.ts";
 import { loadMigrations, MigrationError, Migrator } from "../src/mod.ts";
 import { bunRunner, runWith } from "./helpers/cli.ts";
 import { engines } from "./helpers/engines.ts";
@@ -63,4 +64,14 @@ test("CLI status: a failed version is never the current one (text and --json)", 
   const text = await runWith(bunRunner, ["status", ...db, "--no-color"]);
   assert.match(text.stdout, /current version: none/);
   assert.match(text.stdout, /001 failed/);
+});
+
+test("out-of-order versions are counted below the current (applied) version, never below a failed one", () => {
+  const entries = [
+    { version: "1", state: "applied" },
+    { version: "2", state: "pending" },
+    { version: "3", state: "failed" },
+  ] as never;
+  assert.deepEqual(outOfOrder(entries), [], "002 is not below an applied version");
+  assert.deepEqual(outOfOrder([...(entries as unknown[]), { version: "4", state: "applied" }] as never), ["2"]);
 });
