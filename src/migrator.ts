@@ -27,6 +27,7 @@ import type {
   MigrateResult,
   MigrationPlan,
   MigratorOptions,
+  RedoOptions,
   RedoResult,
   RollbackOptions,
   RollbackResult,
@@ -44,6 +45,7 @@ export type {
   MigrateResult,
   MigrationPlan,
   MigratorOptions,
+  RedoOptions,
   RedoResult,
   RollbackOptions,
   RollbackResult,
@@ -91,7 +93,8 @@ export class Migrator {
   private readonly onEvent?: (event: MigrationEvent) => void;
 
   constructor(db: Database, options: MigratorOptions = {}) {
-    this.driver = toDriver(db);
+    // A migration's own NOTICEs (RAISE NOTICE) go to the logger, where the client lets us listen.
+    this.driver = toDriver(db, (notice) => this.reporter?.info(`${notice.severity ?? "NOTICE"} from the database: ${notice.message}`));
     this.migrations = validateMigrations(options.migrations ?? orchwfMigrations);
     this.schema = options.schema === undefined ? undefined : checkName("schema", options.schema);
     this.history = new History(this.schema, checkName("table", options.table ?? "orchwf_migrations"));
@@ -162,7 +165,9 @@ export class Migrator {
 
   /**
    * Rolls back applied migrations, newest first, each in its own transaction.
-   * Checks first that every one of them can be rolled back, so it never stops half way for want of a down.
+   * Checks first that every one of them can be rolled back, so it never stops half way for want of a down, and
+   * refuses (code `CHECKSUM_MISMATCH`, nothing run) one whose up script changed since it was applied, unless
+   * `allowDrift`.
    *
    * @example
    * ```ts
@@ -206,10 +211,15 @@ export class Migrator {
    * const { rolledBack, applied } = await migrator.redo({ timeoutMs: 30_000 });
    * ```
    */
-  async redo(options: RunOptions = {}): Promise<RedoResult> {
+  async redo(options: RedoOptions = {}): Promise<RedoResult> {
     const deadline = new Deadline(options);
     try {
-      const { rolledBack } = await this.rollback({ steps: 1, signal: options.signal, timeoutMs: deadline.remainingMs() });
+      const { rolledBack } = await this.rollback({
+        steps: 1,
+        allowDrift: options.allowDrift,
+        signal: options.signal,
+        timeoutMs: deadline.remainingMs(),
+      });
       if (rolledBack.length === 0) return { rolledBack, applied: [] };
       const ctx = await this.prepare(deadline);
       const applied = await this.applyLoop(ctx, deadline, { only: rolledBack[0].version });
@@ -272,8 +282,9 @@ export class Migrator {
   async status(): Promise<StatusReport> {
     const rows = foldSquashed(this.migrations, await this.connected(`reading ${this.history.qualified}`, () => this.history.read(this.driver)));
     const migrations = statusEntries(this.migrations, rows);
-    // The current version is the highest versioned one (repeatables have no place in the order).
-    const done = migrations.filter((m) => m.state !== "pending" && !m.version.startsWith(REPEATABLE_PREFIX));
+    // The current version is the highest applied one (repeatables have no place in the order); a `failed` version
+    // was never completed, so it is not the current one.
+    const done = migrations.filter((m) => m.state !== "pending" && m.state !== "failed" && !m.version.startsWith(REPEATABLE_PREFIX));
     return {
       table: this.history.qualified,
       migrations,

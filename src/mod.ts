@@ -61,6 +61,7 @@ export {
   Migrator,
   type MigratorOptions,
   type RollbackOptions,
+  type RedoOptions,
   type RedoResult,
   type RollbackResult,
   type StatusReport,

@@ -133,7 +133,7 @@ describe("the PGlite directory lock", () => {
     const base = tempDir();
     const data = join(base, "data");
     writeFileSync(`${data}.lock`, `${process.pid}\n`); // this test process: alive
-    const refused = await cli(["status", "--db", `pglite:${data}`]);
+    const refused = await cli(["up", "--db", `pglite:${data}`]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, new RegExp(`in use by another process \\(pid ${process.pid}`));
     const gone = spawnSync("true").pid!; // a process that has exited

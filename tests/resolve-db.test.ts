@@ -211,7 +211,7 @@ describe("what the CLI prints", () => {
     const locked = join(base, "read-only");
     mkdirSync(locked, { mode: 0o755 });
     chmodSync(locked, 0o555);
-    const denied = await cliAsUser(["status", "--json", "--db", `pglite:${join(locked, "data")}`]);
+    const denied = await cliAsUser(["up", "--json", "--db", `pglite:${join(locked, "data")}`]);
     assert.equal(denied.code, 1, denied.stderr);
     const { error } = JSON.parse(denied.stdout);
     assert.equal(error.code, "PERMISSION_DENIED");

@@ -65,10 +65,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: "[N]",
     maxArgs: 1,
     summary: "Roll back the newest N applied migrations, default 1 (alias: rollback)",
-    description: "Rolls back applied migrations, newest first, each in its own transaction. Checks first that every one has a down script.",
+    description:
+      "Rolls back applied migrations, newest first, each in its own transaction. Checks first that every one has a down " +
+      "script and that its up file is the one that was applied (drift), unless --allow-drift.",
     options: [
       { ...TO, help: "roll back every migration above version V" },
       { name: "all", help: "roll back every applied migration" },
+      { name: "allow-drift", help: "roll back even a migration whose up file changed since it was applied" },
     ],
     examples: ["orchwf-migrate down", "orchwf-migrate down 2 --db pglite:./.orchwf/pgdata", "orchwf-migrate down --to 003"],
     load: () => import("./commands/down.ts"),
@@ -76,8 +79,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "redo",
     summary: "Roll back the newest applied migration and apply it again",
-    description: "down 1, then up to that same version: for iterating on the newest migration.",
-    options: [],
+    description: "down 1, then up to that same version: for iterating on the newest migration. Refuses when its up file changed since it was applied, unless --allow-drift.",
+    options: [{ name: "allow-drift", help: "redo even though its up file changed since it was applied" }],
     examples: ["orchwf-migrate redo --dir ./migrations"],
     load: () => import("./commands/redo.ts"),
   },

@@ -63,7 +63,7 @@ export async function dryRunSteps(
     const statements = m.transaction === false
       ? [
         ours("BEGIN"), ...settings.map(ours), ours(lock), ours(reread),
-        ours(`INSERT INTO ${history.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${v}, ..., NULL, true) -- claim: "running"`),
+        ours(`INSERT INTO ${history.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES (${v}, ..., NULL, true, (now() AT TIME ZONE 'UTC')) -- claim: "running"`),
         ours("COMMIT"),
         ...own,
         ours("BEGIN"), ours(lock),

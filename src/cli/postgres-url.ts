@@ -4,7 +4,8 @@
  * `?dbname=`, `?port=`, and `sslmode` with libpq's meaning. What postgres.js cannot do is refused, clearly.
  *
  * The password is found and masked BEFORE the URL is parsed, so a URL too broken to parse (a password with an
- * unencoded `/` or space) is never printed with it.
+ * unencoded `/` or space) is never printed with it; when a `/`, `?` or `#` in the user name or password cuts the URL
+ * short, the error shows no part of either (see brokenUserinfo).
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -124,6 +125,47 @@ const IGNORED = new Set(["keepalives", "keepalives_idle", "keepalives_interval",
  * ```
  */
 export function parsePostgresUrl(url: string, env: Record<string, string | undefined> = {}): PostgresTarget {
+  try {
+    return parseWellFormed(url, env);
+  } catch (err) {
+    throw brokenUserinfo(url, env) ?? err;
+  }
+}
+
+/**
+ * When the user name or password holds an unencoded `/`, `?` or `#`, the URL's parts end inside it, and whatever the
+ * parser then complains about (`port "pa" is not a number`) may quote a piece of the password. This error replaces
+ * it: no part of the user name or password, the host, port and database when they can be recovered (from the first
+ * `@` after which the rest reads as a URL), and what to do. Undefined when no `@` comes after such a character.
+ */
+function brokenUserinfo(url: string, env: Record<string, string | undefined>): MigrationError | undefined {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  if (!scheme) return undefined;
+  const rest = url.slice(scheme.length);
+  const firstEnd = rest.search(/[/?#]/);
+  const lastAt = rest.lastIndexOf("@");
+  if (firstEnd < 0 || lastAt < firstEnd) return undefined;
+  let where = `${scheme}****@…`;
+  for (let at = rest.indexOf("@"); at >= 0; at = rest.indexOf("@", at + 1)) {
+    const candidate = `${scheme}${rest.slice(at + 1)}`;
+    try {
+      parseWellFormed(candidate, env);
+    } catch {
+      continue;
+    }
+    where = maskUrl(`${scheme}****@${rest.slice(at + 1)}`);
+    break;
+  }
+  return new MigrationError(
+    "USAGE",
+    `invalid database URL ${where}: its user name or password holds a character that ends that part of a URL ("/", "?" or "#"), ` +
+      `so the host cannot be found reliably (nothing of the user name or password is shown); ` +
+      `percent-encode the user name and password (/ as %2F, ? as %3F, # as %23, @ as %40, space as %20), or leave the password out of the URL and set PGPASSWORD`,
+  );
+}
+
+/** Reads a URL whose user name and password are percent-encoded (the normal case). */
+function parseWellFormed(url: string, env: Record<string, string | undefined>): PostgresTarget {
   const label = maskUrl(url);
   const bad = (why: string) => new MigrationError("USAGE", `invalid database URL ${label}: ${why}`);
   const scheme = /^postgres(ql)?:\/\//i.exec(url);

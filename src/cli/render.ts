@@ -101,7 +101,7 @@ export function planText(plan: MigrationPlan, c: Palette): string {
 }
 
 /**
- * Pending versions lower than the highest version already run (out of order, common after merging branches):
+ * Pending versions lower than the highest applied version (the `current` one; out of order, common after merging branches):
  * `up` applies them with a warning, `--strict` refuses.
  *
  * @example
@@ -112,7 +112,7 @@ export function planText(plan: MigrationPlan, c: Palette): string {
 export function outOfOrder(entries: readonly StatusEntry[], to?: string): string[] {
   let highest = -1;
   entries.forEach((e, i) => {
-    if (e.state !== "pending") highest = i;
+    if (e.state !== "pending" && e.state !== "failed") highest = i; // a failed version never completed: not "applied"
   });
   return entries
     .slice(0, Math.max(0, highest))

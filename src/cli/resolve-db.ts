@@ -4,7 +4,7 @@
  * PGlite in-process, loaded only then (a Postgres-only run never pays for the WebAssembly).
  * @module
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
@@ -60,6 +60,11 @@ export interface OpenOptions {
   connectTimeoutSeconds?: number;
   /** pglite: URLs only: the `extensions` option of PGlite.create (see sources/extensions.ts). */
   extensions?: Record<string, unknown>;
+  /**
+   * pglite: URLs only: the database must exist already (`NO_DATABASE` otherwise), for the commands that only read
+   * or undo: a typo in the path must not create a directory and a new, empty database.
+   */
+  mustExist?: boolean;
 }
 
 /**
@@ -73,7 +78,7 @@ export interface OpenOptions {
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<OpenDatabase> {
   if (/^postgres(ql)?:\/\//i.test(url)) return await openPostgres(url, options);
-  if (/^pglite:/i.test(url)) return await openPGlite(url.slice("pglite:".length), options.extensions);
+  if (/^pglite:/i.test(url)) return await openPGlite(url.slice("pglite:".length), options.extensions, options.mustExist);
   throw new MigrationError(
     "USAGE",
     `unsupported database URL ${maskUrl(url)}: expected postgres://…, postgresql://…, pglite:PATH or pglite:memory`,
@@ -162,7 +167,8 @@ async function sslRefusal(target: PostgresTarget, err: unknown): Promise<string 
     `but the URL asks for sslmode=${target.sslmode}; enable SSL on the server, or use sslmode=prefer (encrypt when possible) or sslmode=disable`;
 }
 
-async function openPGlite(path: string, extensions?: Record<string, unknown>): Promise<OpenDatabase> {
+async function openPGlite(path: string, extensions?: Record<string, unknown>, mustExist = false): Promise<OpenDatabase> {
+  if (mustExist && path !== "memory" && path !== "") refuseMissingPGlite(path);
   const { PGlite } = await import("@electric-sql/pglite");
   const assets = { ...(await pgliteAssets()), ...(extensions ? { extensions: extensions as never } : {}) };
   // A new database starts from initdb's kept output (schema/scratch-pglite.ts): seconds saved on every new one.
@@ -192,6 +198,28 @@ async function openPGlite(path: string, extensions?: Record<string, unknown>): P
     lock.release();
     throw new ConnectionError(`cannot open the PGlite database in ${dir}: ${(err as Error).message}`, err);
   }
+}
+
+/**
+ * Refuses (`NO_DATABASE`) a PGlite path with no database in it: a directory that does not exist, or one without
+ * PostgreSQL's PG_VERSION file (empty, or something else). Creates nothing.
+ */
+function refuseMissingPGlite(path: string): void {
+  const dir = resolve(path);
+  const why = !existsSync(dir)
+    ? "the directory does not exist"
+    : !statSync(dir).isDirectory()
+    ? undefined // a file in the way: the lock's own USAGE error says so
+    : !existsSync(join(dir, "PG_VERSION"))
+    ? "the directory holds no database (no PG_VERSION file)"
+    : undefined;
+  if (why === undefined) return;
+  throw new MigrationError(
+    "NO_DATABASE",
+    `no PGlite database at ${dir} (--db pglite:${path}): ${why}; this command only works on an existing database and creates none. ` +
+      `Check the path, or create the database with orchwf-migrate up (or baseline)`,
+    { file: dir },
+  );
 }
 
 /** Makes sure the lock of a PGlite directory goes when the process is stopped (Ctrl-C). */

@@ -46,6 +46,11 @@ export interface SessionOptions {
   scratch?: boolean;
   /** Print one line per migration that ran (default true). */
   stepLines?: boolean;
+  /**
+   * The command only reads or undoes (status, drift, dump, up --dry-run, down, redo, resolve): a `pglite:` path with
+   * no database is `NO_DATABASE`, never a new directory and database. Only up and baseline create one.
+   */
+  existing?: boolean;
 }
 
 /**
@@ -160,7 +165,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
   let db: OpenDatabase | undefined;
   try {
     const extensions = await pgliteExtensions(url, migrations, ctx.string("extensions"));
-    db = await deadline.race(openDatabase(url, { waitUntil: ctx.flag("wait") ? Date.now() + (timeoutMs ?? MAX_MS) : undefined, extensions }));
+    db = await deadline.race(openDatabase(url, { waitUntil: ctx.flag("wait") ? Date.now() + (timeoutMs ?? MAX_MS) : undefined, extensions, mustExist: options.existing }));
     out.secrets.push(...db.secrets);
     out.debug(`database ${db.label}`);
     const migrator = new Migrator(db.db, {

@@ -36,6 +36,7 @@ export type ErrorCode =
   | "SQUASHED_PARTIAL"
   | "OUT_OF_ORDER"
   | "READ_ONLY"
+  | "NO_DATABASE"
   | "DATABASE_ERROR";
 
 /**

@@ -134,7 +134,9 @@ export function pendingMigrations(
 /**
  * Applied versions to roll back, highest first: every one with `all` (version 0 included), else all above `to`
  * (`to: "0"` keeps a version 0; without one it means all), else the newest `steps` (default 1).
- * Refuses up front (nothing is run) when one of them has no down script or no file.
+ * Refuses up front (nothing is run) when one of them has no down script or no file, or (`CHECKSUM_MISMATCH`, unless
+ * `allowDrift`) when its up script changed since it was applied: its down script was written for the new text, not
+ * for what the database ran.
  *
  * @example
  * ```ts
@@ -144,7 +146,7 @@ export function pendingMigrations(
 export function rollbackTargets(
   available: readonly Migration[],
   applied: readonly AppliedRow[],
-  options: { steps?: number; to?: string; all?: boolean },
+  options: { steps?: number; to?: string; all?: boolean; allowDrift?: boolean },
 ): Migration[] {
   if (options.to !== undefined && !options.all && !/^0+$/.test(options.to)) resolveTarget(available, options.to);
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) {
@@ -157,7 +159,7 @@ export function rollbackTargets(
     : options.to !== undefined
     ? done.filter((j) => compareLoose(j.version, options.to!) > 0)
     : done.slice(0, options.steps ?? 1);
-  return chosen.map((j) => {
+  const targets = chosen.map((j) => {
     if (!j.migration) {
       throw new MigrationError(
         "UNKNOWN_VERSION",
@@ -175,5 +177,21 @@ export function rollbackTargets(
     }
     return j.migration;
   });
+  if (!options.allowDrift) refuseDrifted(chosen);
+  return targets;
+}
+
+/** Refuses to roll back a version whose up script is not the one that was applied (status: `modified`). */
+function refuseDrifted(chosen: readonly Joined[]): void {
+  const drifted = chosen.filter((j) => j.migration && !j.migration.repeatable && stateOf(j) === "modified");
+  if (drifted.length === 0) return;
+  const names = drifted.map((j) => `${j.version}${j.migration!.source?.up ? ` (${j.migration!.source.up})` : ""}`);
+  const many = drifted.length > 1;
+  throw new MigrationError(
+    "CHECKSUM_MISMATCH",
+    `cannot roll back migration${many ? "s" : ""} ${names.join(", ")}: ${many ? "their up scripts" : "its up script"} changed since ${many ? "they were" : "it was"} applied, ` +
+      `so the down script may not undo what the database ran; nothing was rolled back. Restore the applied SQL, or pass --allow-drift to roll back anyway (library: allowDrift)`,
+    { version: drifted[0].version, file: drifted[0].migration!.source?.up },
+  );
 }
 

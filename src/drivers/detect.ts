@@ -5,7 +5,7 @@
  */
 import { MigrationError } from "../core/errors.ts";
 import { bunSqlDriver, isBunSql } from "./bun-sql.ts";
-import type { Driver } from "./driver.ts";
+import type { Driver, NoticeSink } from "./driver.ts";
 import { isPgClient, isPgPool, pgClientDriver, pgPoolDriver } from "./node-pg.ts";
 import { isPGlite, pgliteDriver } from "./pglite.ts";
 import { isPostgresJs, postgresJsDriver } from "./postgres-js.ts";
@@ -37,7 +37,8 @@ function describe(db: unknown): string {
 }
 
 /**
- * Detects the client behind `db` and wraps it. Throws `UNSUPPORTED_DRIVER` listing what is accepted.
+ * Detects the client behind `db` and wraps it. Throws `UNSUPPORTED_DRIVER` listing what is accepted. `onNotice`
+ * receives the server's notices where the client lets us listen (PGlite, node-postgres).
  * Bun SQL is checked before postgres.js: both are functions with unsafe/begin/reserve/options.
  *
  * @example
@@ -46,12 +47,12 @@ function describe(db: unknown): string {
  * driver.name; // "postgres.js"
  * ```
  */
-export function toDriver(db: Database): Driver {
+export function toDriver(db: Database, onNotice?: NoticeSink): Driver {
   if (isDriver(db)) return db;
-  if (isPGlite(db)) return pgliteDriver(db);
+  if (isPGlite(db)) return pgliteDriver(db, onNotice);
   if (isBunSql(db)) return bunSqlDriver(db);
   if (isPostgresJs(db)) return postgresJsDriver(db);
-  if (isPgPool(db)) return pgPoolDriver(db);
-  if (isPgClient(db)) return pgClientDriver(db);
+  if (isPgPool(db)) return pgPoolDriver(db, onNotice);
+  if (isPgClient(db)) return pgClientDriver(db, onNotice);
   throw new MigrationError("UNSUPPORTED_DRIVER", `unsupported database client (${describe(db)}); expected one of: ${ACCEPTED}`);
 }

@@ -3,6 +3,13 @@
  * @module
  */
 
+/**
+ * Receives a NOTICE (or WARNING) the server sent while a migration ran, for the Migrator's logger. Drivers whose
+ * client lets a caller listen per query or per connection (PGlite, node-postgres) deliver them; postgres.js fixes
+ * its `onnotice` when the client is made, and Bun SQL has no notice hook.
+ */
+export type NoticeSink = (notice: { severity?: string; message: string }) => void;
+
 /** A connection or transaction that can run SQL. */
 export interface Queryable {
   /** Runs a script with the simple protocol: several statements, no parameters. */

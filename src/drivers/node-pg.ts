@@ -7,7 +7,7 @@
  * @module
  */
 import { ConnectionError } from "../core/errors.ts";
-import type { Driver, Queryable } from "./driver.ts";
+import type { Driver, NoticeSink, Queryable } from "./driver.ts";
 
 /** A pg query result (or, for a multi-statement script, one per statement). */
 // deno-lint-ignore no-explicit-any
@@ -17,6 +17,19 @@ type PgResult = { rows: any[] } | { rows: any[] }[];
 export interface PgClientLike {
   query(text: string, values?: unknown[]): Promise<PgResult>;
   connect(): Promise<unknown> | void;
+  on?(event: "notice", listener: NoticeSink): unknown;
+  off?(event: "notice", listener: NoticeSink): unknown;
+}
+
+/** Runs `fn` with `onNotice` listening to the connection's notices (pg emits them as "notice" events). */
+async function listening<T>(client: PgClientLike, onNotice: NoticeSink | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!onNotice || typeof client.on !== "function" || typeof client.off !== "function") return await fn();
+  client.on("notice", onNotice);
+  try {
+    return await fn();
+  } finally {
+    client.off("notice", onNotice);
+  }
 }
 
 /** A client checked out of a pg `Pool`. */
@@ -107,7 +120,7 @@ async function inTransaction<T>(conn: PgClientLike, fn: (tx: Queryable) => Promi
  * const driver = pgPoolDriver(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
  * ```
  */
-export function pgPoolDriver(pool: PgPoolLike): Driver {
+export function pgPoolDriver(pool: PgPoolLike, onNotice?: NoticeSink): Driver {
   return {
     name: "node-postgres",
     embedded: false,
@@ -116,7 +129,7 @@ export function pgPoolDriver(pool: PgPoolLike): Driver {
       const client = await pool.connect();
       const broken: { error?: Error } = {};
       try {
-        return await inTransaction(client, fn, broken);
+        return await listening(client, onNotice, () => inTransaction(client, fn, broken));
       } finally {
         client.release(broken.error);
       }
@@ -125,7 +138,7 @@ export function pgPoolDriver(pool: PgPoolLike): Driver {
       const client = await pool.connect();
       let failed = true;
       try {
-        const result = await fn(queryable(client));
+        const result = await listening(client, onNotice, () => fn(queryable(client)));
         failed = false;
         return result;
       } finally {
@@ -158,7 +171,7 @@ function serialized<T>(client: object, fn: () => Promise<T>): Promise<T> {
  * const driver = pgClientDriver(client);
  * ```
  */
-export function pgClientDriver(client: PgClientLike): Driver {
+export function pgClientDriver(client: PgClientLike, onNotice?: NoticeSink): Driver {
   const state = client as unknown as { _connected?: unknown; _connecting?: unknown };
   if (state._connected === false && state._connecting === false) {
     // pg would queue our queries forever on a client nobody connects.
@@ -171,7 +184,7 @@ export function pgClientDriver(client: PgClientLike): Driver {
     exec: (script) => serialized(client, () => self.exec(script)),
     query: <Row>(text: string, params?: unknown[]) => serialized(client, () => self.query<Row>(text, params)),
     script: <Row>(script: string) => serialized(client, () => self.script!<Row>(script)),
-    transaction: (fn) => serialized(client, () => inTransaction(client, fn)),
-    session: (fn) => serialized(client, () => fn(self)),
+    transaction: (fn) => serialized(client, () => listening(client, onNotice, () => inTransaction(client, fn))),
+    session: (fn) => serialized(client, () => listening(client, onNotice, () => fn(self))),
   };
 }

@@ -2,13 +2,13 @@
  * Driver for an embedded PGlite database. PGlite is one session: `session()` is the instance itself.
  * @module
  */
-import type { Driver, Queryable } from "./driver.ts";
+import type { Driver, NoticeSink, Queryable } from "./driver.ts";
 
 /** The part of a PGlite instance (or transaction) we use. */
 export interface PGliteLike {
   // deno-lint-ignore no-explicit-any
-  exec(script: string): Promise<{ rows: any[] }[]>;
-  query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(script: string, options?: { onNotice?: NoticeSink }): Promise<{ rows: any[] }[]>;
+  query<T>(text: string, params?: unknown[], options?: { onNotice?: NoticeSink }): Promise<{ rows: T[] }>;
   transaction?<T>(fn: (tx: PGliteLike) => Promise<T>): Promise<T>;
 }
 
@@ -26,16 +26,18 @@ export function isPGlite(db: unknown): db is PGliteLike {
     typeof d.transaction === "function" && typeof d.dumpDataDir === "function";
 }
 
-function queryable(db: PGliteLike): Queryable {
+function queryable(db: PGliteLike, onNotice?: NoticeSink): Queryable {
+  // PGlite drops notices unless a query asks for them.
+  const options = onNotice ? { onNotice } : undefined;
   return {
     async exec(script) {
-      await db.exec(script);
+      await db.exec(script, options);
     },
     async query<Row>(text: string, params: unknown[] = []) {
-      return (await db.query<Row>(text, params)).rows;
+      return (await db.query<Row>(text, params, options)).rows;
     },
     async script<Row>(script: string) {
-      const results = await db.exec(script);
+      const results = await db.exec(script, options);
       return (results[results.length - 1]?.rows ?? []) as Row[];
     },
   };
@@ -49,14 +51,14 @@ function queryable(db: PGliteLike): Queryable {
  * const driver = pgliteDriver(await PGlite.create());
  * ```
  */
-export function pgliteDriver(db: PGliteLike): Driver {
-  const self = queryable(db);
+export function pgliteDriver(db: PGliteLike, onNotice?: NoticeSink): Driver {
+  const self = queryable(db, onNotice);
   return {
     name: "pglite",
     embedded: true,
     ...self,
     transaction(fn) {
-      return db.transaction!((tx) => fn(queryable(tx)));
+      return db.transaction!((tx) => fn(queryable(tx, onNotice)));
     },
     session(fn) {
       return fn(self);

@@ -43,6 +43,17 @@ export interface RollbackOptions extends RunOptions {
   to?: string;
   /** Roll back every applied migration, version 0 included (the CLI's `down --all`); wins over `to` and `steps`. */
   all?: boolean;
+  /**
+   * Roll back even a migration whose up script changed since it was applied (status `modified`); without it such a
+   * rollback is refused with `CHECKSUM_MISMATCH` and nothing runs.
+   */
+  allowDrift?: boolean;
+}
+
+/** Options of `redo()`. */
+export interface RedoOptions extends RunOptions {
+  /** Redo even a migration whose up script changed since it was applied (see `RollbackOptions.allowDrift`). */
+  allowDrift?: boolean;
 }
 
 /** What `redo()` did. */
@@ -85,7 +96,7 @@ export interface StatusReport {
   table: string;
   /** Every version known to the files or the table, in order. */
   migrations: StatusEntry[];
-  /** Highest applied version, or null. */
+  /** Highest applied version (`applied`, `modified` or `missing`; never a `failed` one), or null. */
   current: string | null;
   /** Number of pending migrations. */
   pending: number;

@@ -34,10 +34,12 @@ export function dirtyError(ctx: Pick<StepContext, "migrations" | "history">, row
   const v = row.version;
   const what = row.executionMs === null
     ? "is being applied or rolled back outside a transaction by another run (or its run died part way)"
-    : "failed part way outside a transaction: some of its statements ran, the others did not";
+    : "failed part way outside a transaction in an earlier run: the statements before the failing one took effect and " +
+      "stay, those after it never ran (the failing one itself may have left something, e.g. the invalid index of a " +
+      "failed CREATE INDEX CONCURRENTLY)";
   return new MigrationError(
     "DIRTY",
-    `migration ${v} (${fileOf(ctx, v)}) ${what}, so this run applied nothing. Check the database, finish or undo that migration by hand, then call migrator.resolve("${v}", "applied") if its change is now complete, or migrator.resolve("${v}", "rolled-back") if it is undone (or update ${ctx.history.qualified} yourself: dirty = false, or delete the row)`,
+    `migration ${v} (${fileOf(ctx, v)}) ${what}. This run changed nothing: no migration runs on top of it until it is settled. Check the database, finish or undo that migration by hand, then call migrator.resolve("${v}", "applied") if its change is now complete, or migrator.resolve("${v}", "rolled-back") if it is undone (or update ${ctx.history.qualified} yourself: dirty = false, or delete the row)`,
     { version: v, file: migrationOf(ctx, v)?.source?.up },
   );
 }

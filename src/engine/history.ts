@@ -22,6 +22,18 @@ const EXTRA_COLUMNS: Record<string, string> = {
 };
 
 /**
+ * applied_at is a timestamp without time zone (the Go package's column): we store the instant as its UTC wall time,
+ * whatever the session's TimeZone (the column's CURRENT_TIMESTAMP default would store the session's local time).
+ */
+const APPLIED_NOW = "(now() AT TIME ZONE 'UTC')";
+
+/** Whether a schema of exactly this name exists (read from the catalog: no statement that could raise a NOTICE). */
+async function schemaExists(q: Queryable, schema: string): Promise<boolean> {
+  const rows = await q.query<{ found: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found", [schema]);
+  return rows[0]?.found === true;
+}
+
+/**
  * A version's hash on the server: PostgreSQL's own 64-bit text hash (11+), five times cheaper than an MD5 per row
  * on a long history. The client never computes it: the server reports the digest, and the next step's expected
  * digest is that number plus the hash of the one version applied since, evaluated by the server.
@@ -143,20 +155,30 @@ export class History {
     return this.guard("create", () => this.create(q));
   }
 
+  /**
+   * Creates what is missing, and only that, as the catalog shows it: a statement that would skip an existing object
+   * (`IF NOT EXISTS`) sends a NOTICE to the user's client, which prints it (postgres.js without `onnotice`).
+   */
   private async create(q: Queryable): Promise<void> {
-    if ((await inspectVersionTable(q, this.qualified)).kind === "ready") return; // never ALTER a table that is not ours
+    const shape = await inspectVersionTable(q, this.qualified);
+    if (shape.kind === "ready") return; // never ALTER a table that is not ours
+    const statements: string[] = [];
     // Only a schema the user named is created (CREATE SCHEMA needs a right on the database, even IF NOT EXISTS).
-    const schema = this.lockSchema === undefined ? "" : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.lockSchema)};\n`;
-    const extra = Object.entries(EXTRA_COLUMNS);
-    await q.exec(
-      `${schema}CREATE TABLE IF NOT EXISTS ${this.qualified} (
+    if (this.lockSchema !== undefined && !(await schemaExists(q, this.lockSchema))) {
+      statements.push(`CREATE SCHEMA ${quoteIdent(this.lockSchema)}`);
+    }
+    if (shape.kind === "absent") {
+      const extra = Object.entries(EXTRA_COLUMNS);
+      statements.push(`CREATE TABLE ${this.qualified} (
   version VARCHAR(255) PRIMARY KEY,
   description TEXT,
   applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
 ${extra.map(([name, type]) => `  ${name} ${type}`).join(",\n")}
-);
-ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT EXISTS ${name} ${type}`).join(", ")};`,
-    );
+)`);
+    } else {
+      statements.push(`ALTER TABLE ${this.qualified} ${shape.missing.map((name) => `ADD COLUMN ${name} ${EXTRA_COLUMNS[name]}`).join(", ")}`);
+    }
+    await q.exec(statements.join(";\n"));
   }
 
   /**
@@ -179,16 +201,21 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
   }
 
   private async select(q: Queryable, has: (column: string) => boolean): Promise<AppliedRow[]> {
-    const column = (name: string) => (has(name) ? name : `NULL AS ${name}`);
+    const column = (name: string) => (has(name) ? name : "NULL");
+    // Aliases of one lower-case word survive a client's column-name transform (postgres.js `transform: postgres.camel`
+    // turns applied_at into appliedAt). applied_at (timestamp without time zone, a UTC wall time) is read as ISO text,
+    // so neither the session's TimeZone and DateStyle nor the client's date parsing can shift it.
     const rows = await q.query<{
       version: string;
       description: string | null;
       checksum: string | null;
-      applied_at: Date | string | null;
-      execution_ms: number | null;
+      appliedat: string | null;
+      executionms: number | string | null;
       dirty: boolean | null;
     }>(
-      `SELECT version, description, ${column("checksum")}, applied_at, ${column("execution_ms")}, ${column("dirty")}
+      `SELECT version, description, ${column("checksum")} AS checksum,
+              to_char(applied_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS appliedat,
+              ${column("execution_ms")} AS executionms, ${column("dirty")} AS dirty
        FROM ${this.qualified}`,
     );
     checkVersionRows(this.qualified, rows);
@@ -196,8 +223,8 @@ ALTER TABLE ${this.qualified} ${extra.map(([name, type]) => `ADD COLUMN IF NOT E
       version: r.version,
       description: r.description,
       checksum: r.checksum,
-      appliedAt: r.applied_at === null ? null : new Date(r.applied_at),
-      executionMs: r.execution_ms === null ? null : Number(r.execution_ms),
+      appliedAt: r.appliedat === null ? null : new Date(r.appliedat),
+      executionMs: r.executionms === null ? null : Number(r.executionms),
       dirty: r.dirty === true,
     }));
   }
@@ -240,8 +267,8 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
    */
   recordStatement(migration: Migration): string {
     const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
-    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, ` +
-      `round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000), false)`;
+    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES (${values}, ` +
+      `round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000), false, ${APPLIED_NOW})`;
   }
 
   /**
@@ -252,7 +279,7 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
   async claim(q: Queryable, migration: Migration): Promise<void> {
     if (migration.repeatable) await q.exec(this.replacing(migration));
     await q.query(
-      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, true)`,
+      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES ($1, $2, $3, NULL, true, ${APPLIED_NOW})`,
       [migration.version, migration.description, checksum(migration.up)],
     );
   }
@@ -260,7 +287,7 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
   /** `claim` as SQL text, for the message that commits it. */
   claimStatement(migration: Migration): string {
     const values = [migration.version, migration.description, checksum(migration.up)].map(quoteLiteral).join(", ");
-    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES (${values}, NULL, true)`;
+    return `${this.replacing(migration)}INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES (${values}, NULL, true, ${APPLIED_NOW})`;
   }
 
   /** `remove` as SQL text, for the message that commits it. */
@@ -300,7 +327,7 @@ FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d,
   async recordBaseline(q: Queryable, migration: Migration): Promise<void> {
     if (migration.repeatable) await q.exec(this.replacing(migration));
     await q.query(
-      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty) VALUES ($1, $2, $3, NULL, false)`,
+      `INSERT INTO ${this.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES ($1, $2, $3, NULL, false, ${APPLIED_NOW})`,
       [migration.version, migration.description, checksum(migration.up)],
     );
   }

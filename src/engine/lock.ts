@@ -71,11 +71,11 @@ export async function withMigrationLock<T>(
             ...settingsSql(ctx, deadline),
             NOTICE_DEAD_CLIENT,
             tryLockSql(ctx),
-            `SELECT pg_backend_pid() AS orchwf_pid, (extract(epoch FROM now()) * 1000000)::bigint::text AS orchwf_started, current_setting('orchwf.locked') AS orchwf_locked, r.* FROM (${read}) r`,
+            `SELECT pg_backend_pid() AS orchwfpid, (extract(epoch FROM now()) * 1000000)::bigint::text AS orchwfstarted, current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
           ]),
         );
-        stopCancelling = cancelOnStop(ctx, deadline, cancels, first.orchwf_pid as number, first.orchwf_started as string);
-        const rows = first.orchwf_locked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
+        stopCancelling = cancelOnStop(ctx, deadline, cancels, first.orchwfpid as number, first.orchwfstarted as string);
+        const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
         const tx: LockedTransaction = {
           exec: (script) => conn.exec(script),
           query: (text, params) => conn.query(text, params),
@@ -113,10 +113,10 @@ function embeddedLock<T>(ctx: LockContext, deadline: Deadline, fn: (tx: LockedTr
         "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
         ...settingsSql(ctx, deadline),
         tryLockSql(ctx),
-        `SELECT current_setting('orchwf.locked') AS orchwf_locked, r.* FROM (${read}) r`,
+        `SELECT current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
       ]),
     );
-    const rows = first.orchwf_locked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
+    const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
     return await fn({
       exec: (script) => conn.exec(script),
       query: (text, params) => conn.query(text, params),

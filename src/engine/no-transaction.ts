@@ -108,8 +108,10 @@ async function runStatements(
         } catch (err) {
           const stopped = err instanceof MigrationError && (err.code === "TIMEOUT" || err.code === "ABORTED");
           // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
-          const partial = i > 0 || stopped || /\bCONCURRENTLY\b/i.test(statements[i].text);
-          const error = sqlError(err, m, direction, script, statements[i].offset, deadline, partial);
+          const concurrently = /\bCONCURRENTLY\b/i.test(statements[i].text);
+          const partial = i > 0 || stopped || concurrently;
+          const note = partial ? partialNote(i, statements.length - i - 1, stopped, concurrently) : false;
+          const error = sqlError(err, m, direction, script, statements[i].offset, deadline, note);
           lost = connectionLost(err);
           return { error, partial };
         }
@@ -120,6 +122,21 @@ async function runStatements(
       if (!lost) await conn.exec(`DO $orchwf$ BEGIN ${restoreStatements(ctx.baseline).map((s) => `${s};`).join(" ")} END $orchwf$`).catch(() => {});
     }
   }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
+}
+
+/** Exactly what a no-transaction migration that stopped at statement `done + 1` left: what stays, what never ran. */
+function partialNote(done: number, after: number, stopped: boolean, concurrently: boolean): string {
+  const plural = (n: number) => `${n} statement${n === 1 ? "" : "s"}`;
+  const parts = [
+    done > 0 ? `the ${plural(done)} before it took effect and stay, outside a transaction they cannot be undone` : "no statement before it ran",
+    stopped
+      ? "it was stopped while running and may still complete on the server"
+      : concurrently
+      ? "a failed CONCURRENTLY statement leaves an invalid index behind"
+      : undefined,
+    after > 0 ? `the ${plural(after)} after it never ran` : undefined,
+  ];
+  return parts.filter((p) => p !== undefined).join("; ");
 }
 
 /**

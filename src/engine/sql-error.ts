@@ -25,7 +25,8 @@ export function sqlError(
   script: string,
   offset: number | undefined,
   deadline: Deadline,
-  partial = false,
+  /** The migration stopped part way: true, or what exactly stays done (a no-transaction run knows). */
+  partial: boolean | string = false,
 ): unknown {
   if (err instanceof MigrationError) return err;
   const e = err as { code?: string; message?: string; position?: string | number; where?: string };
@@ -40,7 +41,9 @@ export function sqlError(
   const hint = e.code === "25001" && m.transaction !== false
     ? `; put "-- orchwf:no-transaction" at the top of ${file} to run it outside a transaction`
     : "";
-  const note = partial
+  const note = typeof partial === "string"
+    ? ` (${partial}; the version is marked failed: see DIRTY in the README)`
+    : partial
     ? " (outside a transaction this cannot be undone: the version is marked failed; see DIRTY in the README)"
     : "";
   return new SqlError({

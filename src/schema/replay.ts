@@ -104,7 +104,11 @@ async function openScratch(serverUrl: string): Promise<Omit<Replay, "versionTabl
   try {
     url = new URL(serverUrl);
   } catch {
-    throw new MigrationError("USAGE", "invalid --scratch URL: expected postgres://user@host:5432/db");
+    // Nothing of the URL is quoted: an unencoded "/", "?" or "#" in the password is what usually breaks it.
+    throw new MigrationError(
+      "USAGE",
+      "invalid --scratch URL (not shown, it may hold a password): expected postgres://user@host:5432/db; percent-encode the user name and password (/ as %2F, ? as %3F, # as %23, @ as %40), or leave the password out of the URL and set PGPASSWORD",
+    );
   }
   const name = `orchwf_scratch_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });

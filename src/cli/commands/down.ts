@@ -25,7 +25,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     const before = await race(migrator.status());
     const applied = before.migrations.filter((m) => m.state !== "pending").length;
     expect(all ? applied : to !== undefined ? before.migrations.filter((m) => m.state !== "pending" && !m.version.startsWith(REPEATABLE_PREFIX) && compareVersions(m.version, to) > 0).length : Math.min(applied, Number(n ?? 1)));
-    const { rolledBack } = await migrator.rollback({ steps: n === undefined ? 1 : Number(n), all, to, ...run() });
+    const { rolledBack } = await migrator.rollback({ steps: n === undefined ? 1 : Number(n), all, to, allowDrift: ctx.flag("allow-drift"), ...run() });
     const { current } = await race(migrator.status());
     return {
       json: { database: label, rolledBack, current },
@@ -33,5 +33,5 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
         ? "nothing to roll back"
         : `${rolledBack.length} migration${rolledBack.length === 1 ? "" : "s"} rolled back; current version ${current ?? "none"}`,
     };
-  });
+  }, { existing: true });
 }

@@ -22,7 +22,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     replayProgress(ctx);
     const { json, text, exit } = await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx), label, ignore: ctx.strings("ignore") });
     return { json, text: text.trimEnd(), exit };
-  });
+  }, { existing: true });
 }
 
 /** Options of `drift` as parsed from the command line. */

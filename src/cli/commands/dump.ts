@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   if (from === "files") replayProgress(ctx);
   const result = from === "files"
     ? await dumpCommand(undefined, await chosenMigrations(ctx), { ...options, label: null })
-    : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }));
+    : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }), { existing: true });
   warnNotice(ctx, result);
   return { json: result.json, text: result.text.trimEnd(), exit: result.exit };
 }

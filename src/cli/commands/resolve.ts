@@ -23,5 +23,5 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   return await withSession(ctx, async ({ migrator, label, run }) => {
     await migrator.resolve(version, outcome, run());
     return { json: { database: label, resolved: version, outcome }, text: `resolved ${version} as ${outcome}` };
-  });
+  }, { existing: true });
 }

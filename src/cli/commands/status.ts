@@ -26,5 +26,5 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
       text: statusTable(report, label, ctx.out.c),
       exit: ctx.flag("exit-code") && report.pending > 0 ? EXIT.pending : EXIT.ok,
     };
-  });
+  }, { existing: true });
 }

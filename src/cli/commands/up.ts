@@ -63,5 +63,5 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
         ? c.green(`nothing to apply: the database is up to date (version ${current ?? "none"})`)
         : `${applied.length} migration${applied.length === 1 ? "" : "s"} applied; current version ${current}`,
     };
-  });
+  }, { existing: ctx.flag("dry-run") });
 }
