@@ -4,7 +4,7 @@
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
-import { listDir, readSqlFile } from "./files.ts";
+import { type DirEntry, listDir, readSqlFile } from "./files.ts";
 
 /** The directory formats `loadMigrations` reads. `golang-migrate` is this tool's own format too. */
 export type MigrationFormat = "golang-migrate" | "dbmate" | "goose" | "flyway" | "diesel" | "sqlx" | "node-pg-migrate";
@@ -45,6 +45,11 @@ export async function detectFormat(dir: string): Promise<MigrationFormat> {
       else if (/^\d+_.+\.sql$/.test(e.name)) note("sqlx", e.path);
     }
   }
+  // Flyway also reads subdirectories (db/migration/2024/V1__x.sql): with nothing at the top, look there.
+  if (seen.size === 0) {
+    const nested = await firstNestedSql(entries);
+    if (nested && /^([VU]\d+([._]\d+)*|R)__.+\.sql$/i.test(nested.name)) note("flyway", nested.path);
+  }
   // Repeatable R__ files next to VERSION_name.up.sql pairs are this tool's own format.
   if (seen.has("golang-migrate") && seen.has("flyway") && !entries.some((e) => /^[VU]\d/i.test(e.name) && /__/.test(e.name))) {
     seen.delete("flyway");
@@ -61,6 +66,24 @@ export async function detectFormat(dir: string): Promise<MigrationFormat> {
     );
   }
   return seen.keys().next().value ?? "golang-migrate";
+}
+
+/**
+ * The first `.sql` file found below the subdirectories of a directory (depth first, in name order).
+ *
+ * @example
+ * ```ts
+ * await firstNestedSql(await listDir("db/migration")); // { name: "V1__x.sql", path: "db/migration/2024/V1__x.sql", … }
+ * ```
+ */
+export async function firstNestedSql(entries: readonly DirEntry[]): Promise<DirEntry | undefined> {
+  for (const e of entries) {
+    if (e.kind !== "dir" || e.name.startsWith(".")) continue;
+    const inner = await listDir(e.path);
+    const file = inner.find((f) => f.kind === "file" && /\.sql$/i.test(f.name)) ?? await firstNestedSql(inner);
+    if (file) return file;
+  }
+  return undefined;
 }
 
 /**

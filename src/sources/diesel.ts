@@ -2,7 +2,8 @@
  * diesel's format: one directory per migration, `VERSION_name/up.sql` and `down.sql` (optional), where VERSION is
  * the part before the first `_` without its dashes (`2019-02-26-002946_create_user` is 20190226002946, and
  * diesel's `00000000000000_diesel_initial_setup` is version 0). `metadata.toml` with `run_in_transaction = false`
- * runs it outside a transaction.
+ * runs it outside a transaction. Files beside the migration directories and hidden entries are ignored, as diesel
+ * ignores them.
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
@@ -23,10 +24,9 @@ const DIR_NAME = /^(\d[\d-]*)_(.+)$/;
 export async function readDiesel(dir: string): Promise<Migration[]> {
   const out: Migration[] = [];
   for (const entry of await listDir(dir)) {
-    if (entry.kind === "file") {
-      if (/\.sql$/i.test(entry.name)) throw badName(entry.path, "diesel", EXPECTED, "a SQL file outside a migration directory");
-      continue;
-    }
+    // As diesel does: only directories are migrations; files beside them (a README, a data file, even a .sql
+    // one) and hidden entries are not read.
+    if (entry.kind === "file" || entry.name.startsWith(".")) continue;
     const m = DIR_NAME.exec(entry.name);
     if (!m) throw badName(entry.path, "diesel", EXPECTED, "a directory not named VERSION_name");
     const version = m[1].replace(/-/g, "");

@@ -5,8 +5,9 @@
 import { MigrationError } from "../core/errors.ts";
 import { type Migration, validateMigrations } from "../core/migration.ts";
 import { readDbmate } from "./dbmate.ts";
-import { detectFormat, MIGRATION_FORMATS, type MigrationFormat } from "./detect.ts";
+import { detectFormat, firstNestedSql, MIGRATION_FORMATS, type MigrationFormat } from "./detect.ts";
 import { readDiesel } from "./diesel.ts";
+import { listDir } from "./files.ts";
 import { readFlyway } from "./flyway.ts";
 import { readGolangMigrate } from "./golang-migrate.ts";
 import { readGoose } from "./goose.ts";
@@ -51,5 +52,19 @@ export async function loadMigrations(dir: string, options: LoadOptions = {}): Pr
   if (!read) {
     throw new MigrationError("USAGE", `unknown migration format ${JSON.stringify(format)}; known: ${MIGRATION_FORMATS.join(", ")}`);
   }
-  return validateMigrations(await read(dir));
+  const migrations = validateMigrations(await read(dir));
+  if (migrations.length === 0) await refuseUnreadSql(dir, format);
+  return migrations;
+}
+
+/** No migration, yet SQL files: they are named for another tool or kept where this format does not look. */
+async function refuseUnreadSql(dir: string, format: MigrationFormat): Promise<void> {
+  const entries = await listDir(dir);
+  const sql = entries.find((e) => e.kind === "file" && /\.sql$/i.test(e.name)) ?? await firstNestedSql(entries);
+  if (!sql) return;
+  throw new MigrationError(
+    "INVALID_MIGRATION",
+    `${dir}: no ${format} migration found, but it holds SQL files (${sql.path}); name them as that format expects (see README, "Migration files"), or pass --format`,
+    { file: sql.path },
+  );
 }
