@@ -178,7 +178,9 @@ async function waitForLock(ctx: LockContext, conn: Queryable, deadline: Deadline
 function settingsSql(ctx: LockContext, deadline: Deadline): string[] {
   const remaining = deadline.remainingMs();
   const settings = [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.lockTimeoutMs))}`];
-  if (remaining !== undefined) settings.push(`SET LOCAL statement_timeout = ${remaining}`);
+  // The time left, or none: a database- or role-level statement_timeout (ALTER DATABASE … SET) is for the
+  // application's queries, not for a migration's DDL and backfills.
+  settings.push(`SET LOCAL statement_timeout = ${remaining ?? 0}`);
   if (ctx.schema !== undefined) settings.push(`SET LOCAL search_path TO ${quoteIdent(ctx.schema)}`);
   return settings;
 }

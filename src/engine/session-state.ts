@@ -12,6 +12,8 @@ import type { Queryable } from "../drivers/driver.ts";
 
 /** The session state at the start of a run. */
 export interface SessionBaseline {
+  /** `session_user`: changed by SET SESSION AUTHORIZATION (which SET ROLE does not touch). */
+  sessionUser?: string;
   /** `current_setting('role')`: "none" unless the session did SET ROLE. */
   role: string;
   /** Settings the session had changed with SET (source "session"), as pg_settings spells their values. */
@@ -30,17 +32,17 @@ const SKIPPED = "s.name NOT LIKE 'transaction\\_%' AND s.name NOT LIKE 'orchwf.%
  * ```
  */
 export async function readBaseline(q: Queryable): Promise<SessionBaseline> {
-  const [row] = await q.query<{ role: string; settings: string }>(
-    `SELECT current_setting('role') AS role,
+  const [row] = await q.query<{ sessionuser: string; role: string; settings: string }>(
+    `SELECT session_user::text AS sessionuser, current_setting('role') AS role,
        (SELECT coalesce(json_agg(json_build_array(s.name, s.setting)), '[]')::text FROM pg_settings s
         WHERE s.source = 'session' AND ${SKIPPED}) AS settings`,
   );
-  return { role: row.role, settings: JSON.parse(row.settings) };
+  return { sessionUser: row.sessionuser, role: row.role, settings: JSON.parse(row.settings) };
 }
 
 /**
- * PL/pgSQL statements (for our bookkeeping DO block) that put the session back to `baseline`: the role first,
- * so that our own statements run as the run's user.
+ * PL/pgSQL statements (for our bookkeeping DO block) that put the session back to `baseline`: the session user
+ * and the role first, so that our own statements run as the run's user.
  *
  * @example
  * ```ts
@@ -51,6 +53,12 @@ export function restoreStatements(baseline: SessionBaseline): string[] {
   const role = quoteLiteral(baseline.role);
   const names = baseline.settings.map(([name]) => quoteLiteral(name));
   const out = [
+    // SET SESSION AUTHORIZATION is checked against the user who logged in, whoever the migration became.
+    ...(baseline.sessionUser === undefined ? [] : [
+      `IF session_user::text <> ${quoteLiteral(baseline.sessionUser)} THEN EXECUTE format('SET SESSION AUTHORIZATION %I', ${
+        quoteLiteral(baseline.sessionUser)
+      }); END IF`,
+    ]),
     `IF current_setting('role') <> ${role} THEN PERFORM set_config('role', ${role}, false); END IF`,
     `PERFORM set_config(s.name, s.reset_val, false) FROM pg_settings s WHERE s.source = 'session' AND ${SKIPPED}${
       names.length > 0 ? ` AND s.name NOT IN (${names.join(", ")})` : ""
