@@ -1,14 +1,21 @@
 /**
- * `up --dry-run`: the SQL `up` would send, in order, statement by statement, with our own bookkeeping (transaction,
- * lock, version-table reads and rows) marked `/* orchwf bookkeeping *\/`, so a reviewer sees exactly what runs.
+ * `up --dry-run`: the SQL `up` would send, in order, statement by statement, with our own bookkeeping (the locked
+ * transaction's opening, the version-table read, the closing block, COMMIT) marked `/* orchwf bookkeeping *\/`.
+ * Every bookkeeping statement comes from the engine's own builders (engine/lock.ts, engine/step.ts,
+ * engine/history.ts), the ones that send it; the live database is only read (its session state and the digest
+ * of its applied versions, which the engine's reads compare against).
  * @module
  */
 import type { Migration } from "../core/migration.ts";
 import { quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 import { parseStatements, transactionWrapper } from "../core/split.ts";
-import { History } from "../engine/history.ts";
-import { checkPending } from "../sources/check.ts";
+import { type Database, toDriver } from "../drivers/detect.ts";
+import { History, VersionSet } from "../engine/history.ts";
+import { lockOpeningSql } from "../engine/lock.ts";
+import { readBaseline, restoreSessionSql } from "../engine/session-state.ts";
+import { closingSql, recordApplied, type StepContext } from "../engine/step.ts";
 import type { MigrationPlan } from "../migrator.ts";
+import { checkPending } from "../sources/check.ts";
 
 /** One statement of the dry run. */
 export interface DryRunStatement {
@@ -27,58 +34,84 @@ export interface DryRunStep {
 }
 
 /**
- * The statements `up` would run for `plan.pending`, in order.
+ * The statements `up` would send for `plan.pending`, in order, against `db` as it is now.
  *
  * @example
  * ```ts
- * const steps = await dryRunSteps(await migrator.plan(), migrator.migrations, { table: "orchwf_migrations" });
+ * const steps = await dryRunSteps(db, await migrator.plan(), migrator.migrations, { table: "orchwf_migrations" });
  * ```
  */
 export async function dryRunSteps(
+  db: Database,
   plan: MigrationPlan,
   migrations: readonly Migration[],
-  options: { table?: string; schema?: string; lockTimeoutMs?: number } = {},
+  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number } = {},
 ): Promise<DryRunStep[]> {
-  const history = new History(options.schema, options.table ?? "orchwf_migrations");
+  const driver = toDriver(db);
+  // As the run resolves it: the version table's schema is fixed at the start and named in every statement.
+  const { located: history } = await new History(options.schema, options.table ?? "orchwf_migrations").locate(driver);
+  const ctx: StepContext = {
+    driver,
+    history,
+    lockTimeoutMs: options.lockTimeoutMs ?? 60_000,
+    schema: options.schema,
+    migrations,
+    reporter: undefined as never, // never called: nothing runs
+    baseline: await readBaseline(driver),
+  };
   const byVersion = new Map(migrations.map((m) => [m.version, m]));
-  const ours = (sql: string): DryRunStatement => ({ sql, bookkeeping: true });
-  const settings = [
-    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-    `SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000))}`,
-    ...(options.schema === undefined ? [] : [`SET LOCAL search_path TO ${quoteIdent(options.schema)}`]),
-  ];
-  const lock = `SELECT pg_advisory_xact_lock(${history.lockKey})`;
-  const reread = `SELECT version, dirty FROM ${history.qualified}`;
+  const pending = plan.pending.map((p) => byVersion.get(p.version)).filter((m) => m !== undefined);
   // The same checks as up: a syntax error is reported with its place, before any SQL is shown.
-  await checkPending(plan.pending.map((p) => byVersion.get(p.version)).filter((m) => m !== undefined), "up");
+  await checkPending(pending, "up");
+  const ours = (sql: string): DryRunStatement => ({ sql, bookkeeping: true });
+  // On PGlite the driver's transaction() sends BEGIN itself, before the opening; COMMIT ends both.
+  const begin = driver.embedded ? [ours("BEGIN")] : [];
+  const opening = (read: string, timeoutMs = options.timeoutMs) => [...begin, ...lockOpeningSql(ctx, timeoutMs, read, driver.embedded).map(ours)];
+  const commit = [ours("COMMIT")];
+  // What each step's read compares with: the versions the run has seen so far, tracked as the engine tracks them
+  // (the server's digest of what it read, plus the version the step before applied).
+  let before = await appliedVersions(driver, history); // the versions before the next step, digest as reported
+  let known: VersionSet | undefined; // what the next step's read compares with (undefined: it reads them all)
   const steps: DryRunStep[] = [];
-  for (const p of plan.pending) {
-    const m = byVersion.get(p.version);
-    if (!m) continue;
+  for (const [i, m] of pending.entries()) {
     const parsed = await parseStatements(m.up);
     // A whole-file BEGIN; … COMMIT; wrapper runs as our transaction: it is not sent.
     const wrapper = m.transaction === false ? undefined : transactionWrapper(parsed);
     const own = parsed.filter((st) => st !== wrapper?.first && st !== wrapper?.last).map((st) => ({ sql: st.text, bookkeeping: false }));
-    const v = quoteLiteral(m.version);
+    const read = history.versionReadSql(known);
     const statements = m.transaction === false
       ? [
-        ours("BEGIN"), ...settings.map(ours), ours(lock), ours(reread),
-        ours(`INSERT INTO ${history.qualified} (version, description, checksum, execution_ms, dirty, applied_at) VALUES (${v}, ..., NULL, true, (now() AT TIME ZONE 'UTC')) -- claim: "running"`),
-        ours("COMMIT"),
+        ...opening(read), ours(history.claimStatement(m)), ...commit,
+        ...(options.schema === undefined ? [] : [ours(`SET search_path TO ${quoteIdent(options.schema)}`)]),
         ...own,
-        ours("BEGIN"), ours(lock),
-        ours(`UPDATE ${history.qualified} SET dirty = false, execution_ms = <duration> WHERE version = ${v}`),
-        ours("COMMIT"),
+        ours(restoreSessionSql(ctx.baseline)),
+        // Settled under a new lock with no time limit: the outcome is recorded even when the run was stopped.
+        ...opening("SELECT true AS ok", undefined),
+        ours(`UPDATE ${history.qualified} SET dirty = $2, execution_ms = $3 WHERE version = $1 -- $1 = ${quoteLiteral(m.version)}, $2 = false, $3 = its duration`),
+        ...commit,
       ]
-      : [
-        ours("BEGIN"), ...settings.map(ours), ours(lock), ours(reread),
-        ...own,
-        ours(history.recordStatement(m)),
-        ours("COMMIT"),
-      ];
+      : [...opening(read), ...own, ours(closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length))), ...commit];
     steps.push({ version: m.version, description: m.description, file: m.source?.up, transaction: m.transaction !== false, statements });
+    // The engine keeps what it knows after an applied step; after a claimed no-transaction one it reads afresh.
+    const after = before.with(m.version);
+    before = after.reported(await evaluate(driver, after.digest));
+    known = m.transaction === false ? undefined : after;
   }
   return steps;
+}
+
+/** A digest expression's value, as the server reports it in a step's read. */
+async function evaluate(driver: ReturnType<typeof toDriver>, digest: string): Promise<string> {
+  const [row] = await driver.query<{ d: string }>(`SELECT (${digest})::text AS d`);
+  return row.d;
+}
+
+/** The applied versions and their digest, as the engine's first read reports them. */
+async function appliedVersions(driver: ReturnType<typeof toDriver>, history: History): Promise<VersionSet> {
+  const [row] = await driver.query<{ versions: string | null; digest: string }>(history.versionReadSql(undefined)).catch(() => []);
+  if (!row) return VersionSet.of([], "0"); // no version table yet: the first step makes it
+  const versions = (JSON.parse(row.versions ?? "[]") as [string][]).map(([v]) => v);
+  return VersionSet.of(versions, row.digest);
 }
 
 /**

@@ -65,15 +65,7 @@ export async function withMigrationLock<T>(
       let open = true; // until COMMIT went through
       let stopCancelling = () => {};
       try {
-        const [first] = await lockRace(ctx, deadline, 
-          lastRows<Record<string, unknown>>(conn, [
-            "BEGIN ISOLATION LEVEL READ COMMITTED",
-            ...settingsSql(ctx, deadline),
-            NOTICE_DEAD_CLIENT,
-            tryLockSql(ctx),
-            `SELECT pg_backend_pid() AS orchwfpid, (extract(epoch FROM now()) * 1000000)::bigint::text AS orchwfstarted, current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
-          ]),
-        );
+        const [first] = await lockRace(ctx, deadline, lastRows<Record<string, unknown>>(conn, lockOpeningSql(ctx, deadline.remainingMs(), read, false)));
         stopCancelling = cancelOnStop(ctx, deadline, cancels, first.orchwfpid as number, first.orchwfstarted as string);
         const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
         const tx: LockedTransaction = {
@@ -108,14 +100,7 @@ export async function withMigrationLock<T>(
 /** PGlite: one session in-process, nothing to cancel, round trips are free: the driver's transaction. */
 function embeddedLock<T>(ctx: LockContext, deadline: Deadline, fn: (tx: LockedTransaction) => Promise<T>, read: string): Promise<T> {
   return ctx.driver.transaction(async (conn) => {
-    const [first] = await lockRace(ctx, deadline, 
-      lastRows<Record<string, unknown>>(conn, [
-        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-        ...settingsSql(ctx, deadline),
-        tryLockSql(ctx),
-        `SELECT current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
-      ]),
-    );
+    const [first] = await lockRace(ctx, deadline, lastRows<Record<string, unknown>>(conn, lockOpeningSql(ctx, deadline.remainingMs(), read, true)));
     const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
     return await fn({
       exec: (script) => conn.exec(script),
@@ -174,9 +159,34 @@ async function waitForLock(ctx: LockContext, conn: Queryable, deadline: Deadline
   }
 }
 
+/**
+ * The first message of a locked transaction, statement by statement: BEGIN (on a server), the limits, the
+ * try-lock and `read`. Also what `up --dry-run` prints, so it shows exactly what is sent.
+ *
+ * @example
+ * ```ts
+ * lockOpeningSql(ctx, undefined, "SELECT true AS ok", false); // ["BEGIN ISOLATION LEVEL READ COMMITTED", …]
+ * ```
+ */
+export function lockOpeningSql(ctx: LockContext, remainingMs: number | undefined, read: string, embedded: boolean): string[] {
+  return embedded
+    ? [
+      "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+      ...settingsSql(ctx, remainingMs),
+      tryLockSql(ctx),
+      `SELECT current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
+    ]
+    : [
+      "BEGIN ISOLATION LEVEL READ COMMITTED",
+      ...settingsSql(ctx, remainingMs),
+      NOTICE_DEAD_CLIENT,
+      tryLockSql(ctx),
+      `SELECT pg_backend_pid() AS orchwfpid, (extract(epoch FROM now()) * 1000000)::bigint::text AS orchwfstarted, current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
+    ];
+}
+
 /** The transaction's limits (and the user's schema), SET LOCAL so they never leak into a pooled connection. */
-function settingsSql(ctx: LockContext, deadline: Deadline): string[] {
-  const remaining = deadline.remainingMs();
+function settingsSql(ctx: LockContext, remaining: number | undefined): string[] {
   const settings = [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.lockTimeoutMs))}`];
   // The time left, or none: a database- or role-level statement_timeout (ALTER DATABASE … SET) is for the
   // application's queries, not for a migration's DDL and backfills.

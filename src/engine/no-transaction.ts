@@ -13,7 +13,7 @@ import { splitStatements } from "../core/split.ts";
 import { quoteIdent } from "../core/sql-text.ts";
 import type { MigrationRun } from "./events.ts";
 import { connectionLost, withMigrationLock } from "./lock.ts";
-import { restoreStatements } from "./session-state.ts";
+import { restoreSessionSql } from "./session-state.ts";
 import { sqlError } from "./sql-error.ts";
 import { dirtyError, fileOf, migrationOf, refuseDirty } from "./dirty.ts";
 import type { StepContext } from "./step-context.ts";
@@ -119,7 +119,7 @@ async function runStatements(
       return undefined;
     } finally {
       // The connection goes back to a pool (or is the user's client): without the migration's session SETs.
-      if (!lost) await conn.exec(`DO $orchwf$ BEGIN ${restoreStatements(ctx.baseline).map((s) => `${s};`).join(" ")} END $orchwf$`).catch(() => {});
+      if (!lost) await conn.exec(restoreSessionSql(ctx.baseline)).catch(() => {});
     }
   }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
 }

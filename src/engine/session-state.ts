@@ -72,3 +72,15 @@ export function restoreStatements(baseline: SessionBaseline): string[] {
   }
   return out;
 }
+
+/**
+ * The statement that puts a session back to `baseline` on its own (a no-transaction migration's connection).
+ *
+ * @example
+ * ```ts
+ * await conn.exec(restoreSessionSql(ctx.baseline));
+ * ```
+ */
+export function restoreSessionSql(baseline: SessionBaseline): string {
+  return `DO $orchwf$ BEGIN ${restoreStatements(baseline).map((s) => `${s};`).join(" ")} END $orchwf$`;
+}

@@ -82,13 +82,36 @@ export function applyStep(
       await tx.commitWith(ctx.history.claimStatement(next)); // committed now: others wait for this row, on any connection
       return { kind: "claimed", migration: next };
     }
-    // Only the run's last commit waits for the WAL flush; it flushes the earlier ones too (see README, Benchmarks).
-    const flush = first + 1 < pending.length ? ["PERFORM set_config('synchronous_commit', 'off', true)"] : [];
-    const durationMs = await runScript(ctx, tx, next, "up", deadline, [ctx.history.recordStatement(next), ...flush]);
+    const durationMs = await runScript(ctx, tx, next, "up", deadline, recordApplied(ctx, next, first + 1 < pending.length));
     // A repeatable's row changes its checksum, not the version set: after one, the next step reads afresh.
     if (!next.repeatable) Object.assign(memory, { known: seen.with(next.version), pending, next: first + 1 });
     return { kind: "applied", migration: next, durationMs };
   }, ctx.history.versionReadSql(known));
+}
+
+/**
+ * What records an applied migration, in its closing message. Only the run's last commit waits for the WAL flush;
+ * it flushes the earlier ones too (see README, Benchmarks).
+ *
+ * @example
+ * ```ts
+ * closingSql(ctx, recordApplied(ctx, migration, false));
+ * ```
+ */
+export function recordApplied(ctx: StepContext, m: Migration, moreFollow: boolean): string[] {
+  return [ctx.history.recordStatement(m), ...(moreFollow ? ["PERFORM set_config('synchronous_commit', 'off', true)"] : [])];
+}
+
+/**
+ * The bookkeeping sent after a migration's SQL, in the same message as COMMIT: the session put back, then `then`.
+ *
+ * @example
+ * ```ts
+ * await tx.commitWith(`${body}\n;\n${closingSql(ctx, recordApplied(ctx, m, false))}`);
+ * ```
+ */
+export function closingSql(ctx: StepContext, then: string[]): string {
+  return bookkeepingBlock([...restoreStatements(ctx.baseline), ...then]);
 }
 
 function plan(ctx: StepContext, rows: readonly { version: string }[], options: { to?: string; only?: string }): Migration[] {
@@ -129,7 +152,7 @@ async function runScript(
 ): Promise<number> {
   ctx.reporter.start(direction, m);
   const script = direction === "up" ? m.up : m.down!;
-  const bookkeeping = bookkeepingBlock([...restoreStatements(ctx.baseline), ...then]);
+  const bookkeeping = closingSql(ctx, then);
   const started = performance.now();
   try {
     const body = await withoutTransactionWrapper(script);

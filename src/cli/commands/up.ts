@@ -35,11 +35,12 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     if (ctx.flag("dry-run")) {
       const plan = await race(migrator.plan({ to }));
       const { dryRunSteps, renderDryRun } = await import("../dry-run.ts");
-      const steps = await dryRunSteps(plan, migrator.migrations, {
+      const steps = await race(dryRunSteps(db.db, plan, migrator.migrations, {
         table: ctx.string("table"),
         schema: ctx.string("schema"),
         lockTimeoutMs: durationOption(ctx, "lock-timeout"),
-      });
+        timeoutMs: durationOption(ctx, "timeout"),
+      }));
       return {
         json: { database: label, dryRun: true, ...plan, outOfOrder: late, steps },
         text: `${planText(plan, ctx.out.c)}${steps.length > 0 ? `\n\n${renderDryRun(steps)}` : ""}`,
