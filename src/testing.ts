@@ -23,6 +23,7 @@ import { orchwfMigrations } from "./builtin.ts";
 import { checksum, type Migration, validateMigrations, versionKey } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
 import { discardCacheEntry, fromSnapshot, pgliteVersion, readCachedDataDir, writeCachedDataDir } from "./schema/disk-cache.ts";
+import { scratchPGlite } from "./schema/scratch-pglite.ts";
 import { extensionsFor } from "./sources/extensions.ts";
 import { type Baseline, captureBaseline, markClean, resetToBaseline } from "./testing/reset.ts";
 
@@ -136,7 +137,8 @@ async function prepare(entry: Entry, key: string, migrations: Migration[], optio
     if (!db) await discardCacheEntry(diskKey, "did not load as a database with these migrations applied");
   }
   if (!db) {
-    db = await PGlite.create({ ...options.pglite });
+    // An empty database from initdb's kept output when there is one (made once per machine), else initdb.
+    db = options.diskCache === false ? await PGlite.create({ ...options.pglite }) : await scratchPGlite({ ...options.pglite });
     try {
       await new Migrator(db, { migrations, table: options.table, schema: options.schema }).migrate();
       // Uncompressed: it loads faster than gzip would.
