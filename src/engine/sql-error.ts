@@ -37,7 +37,7 @@ export function sqlError(
   const file = (direction === "up" ? m.source?.up : m.source?.down) ?? `migration ${m.version} (${direction})`;
   const position = Number(e.position);
   const prefix = Array.from(script.slice(0, offset ?? 0)).length; // statement offset, in characters
-  const location = position > 0 ? locate(script, prefix + position) : locateRuntime(script, offset, e.where);
+  const location = position > 0 ? locate(script, prefix + position) : locateRuntime(script, offset ?? (/inline_code_block/.test(e.where ?? "") ? undefined : statementNaming(script, e.message)), e.where);
   const hint = e.code === "25001" && m.transaction !== false
     ? `; put "-- orchwf:no-transaction" at the top of ${file} to run it outside a transaction`
     : "";
@@ -78,6 +78,25 @@ function locateRuntime(script: string, statementOffset: number | undefined, wher
 /** Length of the white space and comments before a statement's first word. */
 function leadingNoise(text: string): number {
   return /^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/.exec(text)![0].length;
+}
+
+/**
+ * A runtime error of a whole script, without a position: the one statement that names what the message names
+ * (`index "no_such_index" does not exist`, `column "x" of relation "t" …`), trying the names in the message's
+ * order, the last part of a qualified one too. Undefined when no name picks out exactly one statement.
+ */
+function statementNaming(script: string, message: string | undefined): number | undefined {
+  const quoted = [...(message ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  const names = quoted.flatMap((name) => (name.includes(".") ? [name, name.slice(name.lastIndexOf(".") + 1)] : [name]));
+  if (names.length === 0) return undefined;
+  const statements = splitStatementsIfLoaded(script);
+  for (const name of names) {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const naming = new RegExp(`(^|[^\\w$])"?${escaped}"?($|[^\\w$])`, "i");
+    const found = statements.filter((st) => naming.test(st.text));
+    if (found.length === 1) return found[0].offset;
+  }
+  return undefined;
 }
 
 /**
