@@ -43,7 +43,7 @@ if (process.env.MEASURE_CHILD) {
   const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
   const runtime = g.Bun ? `bun ${g.Bun.version}` : g.Deno ? `deno ${g.Deno.version.deno}` : `node ${process.version}`;
   const cache = mkdtempSync(join(tmpdir(), "orchwf-measure-cache-"));
-  const args = g.Deno ? ["run", "-A", ...process.argv.slice(1)] : process.argv.slice(1);
+  const args = g.Deno ? ["run", "-A", ...process.argv.slice(1)] : [...process.execArgv, ...process.argv.slice(1)];
   const child = () => {
     const run = spawnSync(process.execPath, args, { env: { ...process.env, MEASURE_CHILD: "1", ORCHWF_CACHE_DIR: cache }, encoding: "utf8" });
     if (run.status !== 0) throw new Error(run.stderr);
