@@ -9,8 +9,8 @@ import { basename, join } from "node:path";
 import { MigrationError } from "../core/errors.ts";
 import { compareVersions, type Migration } from "../core/migration.ts";
 import { lineOf, parseStatements } from "../core/split.ts";
-import { dumpDatabase } from "./dump.ts";
-import { replayMigrations, type ReplayOptions } from "./replay.ts";
+import { dumpMigrations } from "./dump.ts";
+import type { ReplayOptions } from "./replay.ts";
 
 /** Options of `squashMigrations`. */
 export interface SquashOptions extends ReplayOptions {
@@ -72,19 +72,15 @@ export async function squashMigrations(migrations: readonly Migration[], options
   }
   const replaced = sorted.filter((m) => compareVersions(m.version, target.version) <= 0);
   const kept = sorted.filter((m) => compareVersions(m.version, target.version) > 0);
-  const replay = await replayMigrations(replaced, options);
-  let dump;
-  try {
-    dump = await dumpDatabase(replay.pglite ?? replay.driver, {
-      table: options.table,
-      schema: options.schema,
-      url: replay.url,
-      withoutVersionTable: true,
-      withData: true,
-    });
-  } finally {
-    await replay.close();
-  }
+  // A replay's dump (kept on disk, as dump --from files keeps it): the schema and rows they make, no version table.
+  const dump = await dumpMigrations(replaced, {
+    table: options.table,
+    schema: options.schema,
+    scratchUrl: options.scratchUrl,
+    createPGlite: options.createPGlite,
+    withoutVersionTable: true,
+    withData: true,
+  });
   const first = replaced[0].version;
   const description = replaced.length === 1 ? `squashed ${first}` : `squashed ${first} to ${target.version}`;
   const up = [
