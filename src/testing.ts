@@ -102,7 +102,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   let entry = entries.get(key);
   if (!entry) {
     const made: Entry = { key, ready: undefined as never, idle: [], rollbackIdle: [] };
-    made.ready = prepare(made, key, migrations, options);
+    made.ready = prepare(made, migrations, options);
     // A failed migration must not be cached: the next test should see the error again, not a stale rejection.
     made.ready.catch(() => entries.get(key) === made && entries.delete(key));
     entries.set(key, entry = made);
@@ -127,9 +127,9 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
  * Migrates the first instance (or loads the snapshot an earlier process left on disk), keeps its snapshot and
  * baseline, and leaves the instance idle for the first test.
  */
-async function prepare(entry: Entry, key: string, migrations: Migration[], options: TestDatabaseOptions): Promise<Prepared> {
+async function prepare(entry: Entry, migrations: Migration[], options: TestDatabaseOptions): Promise<Prepared> {
   const version = options.diskCache === false ? undefined : await pgliteVersion();
-  const diskKey = version ? ["test-database", version, key] : undefined;
+  const diskKey = version ? ["test-database", version, entry.key] : undefined;
   let db: PGlite | undefined;
   let snapshot = diskKey && await readCachedDataDir(diskKey);
   if (snapshot && diskKey) {

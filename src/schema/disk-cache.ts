@@ -4,10 +4,11 @@
  * the migrations), so a second test process or a second `drift` loads in a moment what took seconds to make.
  *
  * Entries are files named by a hash of their key (what made them: the PGlite version, the extensions, the
- * migrations' versions and checksums, the options) and a hash of their content. A key can never name stale
- * content; a file whose content does not match its name (truncated, overwritten) is removed and rebuilt. Writes go to a temporary file that is renamed
- * into place, so processes starting at once each see a whole file or none. A cache that cannot be read or written
- * (read-only, full, corrupted) is reported once as a warning and the work is done without it.
+ * migrations' versions and checksums, the options, our own version) and a hash of their content. A key can never
+ * name stale content; a file whose content does not match its name (truncated, overwritten) is removed and
+ * rebuilt. Writes go to a temporary file that is renamed into place, so processes starting at once each see a
+ * whole file or none. A cache that cannot be read or written (read-only, full, not a directory) is reported once
+ * as a warning and the work is done without it.
  *
  * The directory: `ORCHWF_CACHE_DIR`, else `$XDG_CACHE_HOME/orchwf-migrate`, else `~/.cache/orchwf-migrate`
  * (`%LOCALAPPDATA%` on Windows). `ORCHWF_CACHE_DIR=off` turns it off. Deleting the directory is always safe.
@@ -26,6 +27,7 @@ import { VERSION } from "../core/version.ts";
 const KEEP = 24;
 /** Bumped when what an entry holds changes meaning. */
 const FORMAT = 1;
+/** The suffix of a whole entry (a temporary one ends in `.tmp`). */
 const EXTENSION = ".entry";
 
 let warned = false;
