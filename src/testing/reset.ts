@@ -53,9 +53,7 @@ function notTemporary(catalog: string): string {
  */
 export async function captureBaseline(db: PGlite): Promise<Baseline> {
   const names = (await db.query<{ name: string }>(USER_TABLES)).rows.map((r) => r.name);
-  const counts = names.length === 0 ? [] : (await db.query<{ n: number }>(
-    names.map((name, i) => `SELECT ${i} AS i, count(*)::int AS n FROM ONLY ${name}`).join(" UNION ALL ") + " ORDER BY i",
-  )).rows.map((r) => r.n);
+  const counts = await rowCounts(db, names.map((name) => `ONLY ${name}`));
   const tables: Baseline["tables"] = [];
   for (const [i, name] of names.entries()) {
     const rows = counts[i];
@@ -67,10 +65,15 @@ export async function captureBaseline(db: PGlite): Promise<Baseline> {
     sequences.set(s.name, s.value === null ? { value: s.start, called: false } : { value: s.value, called: true });
   }
   const catalogNames = (await db.query<{ name: string }>(CATALOGS)).rows.map((r) => r.name);
-  const catalogRows = (await db.query<{ n: number }>(
-    catalogNames.map((name, i) => `SELECT ${i} AS i, count(*)::int AS n FROM ${name}${notTemporary(name)}`).join(" UNION ALL ") + " ORDER BY i",
-  )).rows.map((r) => r.n);
+  const catalogRows = await rowCounts(db, catalogNames.map((name) => `${name}${notTemporary(name)}`));
   return { tables, sequences, catalogs: catalogNames.map((name, i) => ({ name, rows: catalogRows[i] })) };
+}
+
+/** The row counts of several `FROM` clauses, in one query. */
+async function rowCounts(db: PGlite, froms: string[]): Promise<number[]> {
+  if (froms.length === 0) return [];
+  const union = froms.map((from, i) => `SELECT ${i} AS i, count(*)::int AS n FROM ${from}`).join(" UNION ALL ");
+  return (await db.query<{ n: number }>(`${union} ORDER BY i`)).rows.map((r) => r.n);
 }
 
 /**
