@@ -18,7 +18,7 @@ import { readBaseline } from "./engine/session-state.ts";
 import { serverFailure } from "./engine/sql-error.ts";
 import { applyStep, revertStep, type StepContext, type StepMemory } from "./engine/step.ts";
 import type { VerifyOptions, VerifyReport } from "./schema/verify.ts";
-import { adoptSquashed, foldSquashed, needsAdoption } from "./schema/squashed-history.ts";
+import { adoptSquashed, foldSquashed, needsAdoption } from "./engine/squashed-history.ts";
 import { checkPending } from "./sources/check.ts";
 import type {
   BaselineOptions,

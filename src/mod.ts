@@ -30,6 +30,7 @@ export {
   type AdoptOptions,
   type AdoptResult,
   adoptHistory,
+  type Baseliner,
   readToolHistory,
   type SourceTool,
   TOOL_TABLES,

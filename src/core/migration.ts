@@ -43,7 +43,7 @@ export interface Migration {
   repeatable?: boolean;
   /**
    * A squashed baseline (`-- orchwf:replaces 001 002 …`): the versions whose migrations it replaces. A database
-   * that applied all of them records this one as applied instead (see schema/squashed-history.ts).
+   * that applied all of them records this one as applied instead (see engine/squashed-history.ts).
    */
   replaces?: string[];
 }

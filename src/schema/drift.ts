@@ -15,7 +15,7 @@ import { type AppliedRow, History } from "../engine/history.ts";
 import { TOOL_TABLES } from "../sources/adopt.ts";
 import { pgliteVersion, readCachedJson, writeCachedJson } from "./disk-cache.ts";
 import { PGLITE_LABEL, replayMigrations, type ReplayOptions } from "./replay.ts";
-import { foldSquashed } from "./squashed-history.ts";
+import { foldSquashed } from "../engine/squashed-history.ts";
 import { type ChangeWords, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `detectDrift`. */

@@ -1,7 +1,7 @@
 /**
  * squash: every migration up to V becomes one baseline migration, made from a dump of their replay (schema and the
  * rows their data statements left, as INSERTs). The baseline keeps version V and lists the versions it replaces
- * (`-- orchwf:replaces …`), so a database that applied them takes the baseline as applied (schema/squashed-history.ts).
+ * (`-- orchwf:replaces …`), so a database that applied them takes the baseline as applied (engine/squashed-history.ts).
  * @module
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";

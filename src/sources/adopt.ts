@@ -12,7 +12,7 @@ import { compareVersions, type Migration, versionKey } from "../core/migration.t
 import { qualifiedName } from "../core/sql-text.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
 import type { Queryable } from "../drivers/driver.ts";
-import type { BaselineResult, Migrator } from "../migrator.ts";
+import type { BaselineOptions, BaselineResult } from "../engine/api.ts";
 import { flywayChecksum } from "./flyway.ts";
 
 /** Tools whose version table `adoptHistory` reads. */
@@ -50,6 +50,12 @@ export interface ToolHistory {
   versions: string[];
   /** Each disagreement with the files; empty when they agree. */
   problems: { code: ErrorCode; message: string }[];
+}
+
+/** What adoption needs of a Migrator: its migrations and its baseline (a Migrator is one). */
+export interface Baseliner {
+  readonly migrations: readonly Migration[];
+  baseline(options: BaselineOptions): Promise<BaselineResult>;
 }
 
 /** What `adoptHistory` did. */
@@ -185,7 +191,7 @@ export async function readToolHistory(db: Database, migrations: readonly Migrati
  * await migrator.migrate();
  * ```
  */
-export async function adoptHistory(db: Database, migrator: Migrator, options: AdoptOptions = {}): Promise<AdoptResult> {
+export async function adoptHistory(db: Database, migrator: Baseliner, options: AdoptOptions = {}): Promise<AdoptResult> {
   const history = await readToolHistory(db, migrator.migrations, options);
   if (history.problems.length > 0) {
     const lines = history.problems.map((p) => `  - ${p.message}`).join("\n");

@@ -11,7 +11,7 @@
 import { MigrationError } from "../core/errors.ts";
 import { checksum, type Migration, versionKey } from "../core/migration.ts";
 import type { Queryable } from "../drivers/driver.ts";
-import type { AppliedRow, History } from "../engine/history.ts";
+import type { AppliedRow, History } from "./history.ts";
 
 const key = versionKey;
 
