@@ -242,7 +242,7 @@ describe("verify on PGlite", () => {
   test("a down that fails is reported as the SQL error it is, naming the down file", async () => {
     await assert.rejects(verifyMigrations(broken("CREATE INDEX i ON users (email);", "DROP INDEX nope;")), (e: Error & { code: string }) => {
       assert.equal(e.code, "SQL_ERROR");
-      assert.match(e.message, /^migration 002 failed at migrations\/002_change\.down\.sql: index "nope" does not exist/);
+      assert.match(e.message, /^migration 002 failed at migrations\/002_change\.down\.sql:1:1: index "nope" does not exist/);
       return true;
     });
   });
