@@ -234,6 +234,8 @@ describe("--wait", () => {
       assert.equal(run.code, 1, run.stderr);
       assert.match(JSON.parse(run.stdout).error.code, /^(CONNECTION_FAILED|TIMEOUT)$/);
       assert.ok(starting.attempts() >= 2, `retried: ${starting.attempts()} attempts`);
+      // Never a silent wait: the first refusal is said once, with the bound.
+      assert.equal(run.stderr.match(/waiting for the database to accept connections \(.*starting up.*\); up to 4 s\n/g)?.length, 1, run.stderr);
     } finally {
       starting.close();
       await d.close();

@@ -22,7 +22,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { name: "schema", value: "NAME", env: ["ORCHWF_SCHEMA"], help: "schema of the version table and the migrations" },
   { name: "lock-timeout", value: "DURATION", env: ["ORCHWF_LOCK_TIMEOUT"], help: "wait for the migration lock at most this long (default 60s)" },
   { name: "timeout", value: "DURATION", env: ["ORCHWF_TIMEOUT"], help: "overall time limit (default none)" },
-  { name: "wait", env: ["ORCHWF_WAIT"], help: "retry connecting while the database is starting" },
+  { name: "wait", env: ["ORCHWF_WAIT"], help: "retry connecting while the database is starting (up to --timeout, else 60 s)" },
   { name: "strict", env: ["ORCHWF_STRICT"], help: "refuse out-of-order versions instead of warning" },
   { name: "env-file", value: "FILE", env: ["ORCHWF_ENV_FILE"], help: "read variables from FILE (default ./.env if it exists)" },
   { name: "no-env-file", help: "read no .env file" },

@@ -56,6 +56,8 @@ export interface OpenDatabase {
 export interface OpenOptions {
   /** Keep retrying a refused connection (a database still starting) until this deadline (epoch ms). */
   waitUntil?: number;
+  /** Told once, when the first attempt failed and `waitUntil` makes it retry: why it failed. */
+  onWait?: (why: string) => void;
   /** Connect timeout of one attempt, in seconds. */
   connectTimeoutSeconds?: number;
   /** pglite: URLs only: the `extensions` option of PGlite.create (see sources/extensions.ts). */
@@ -108,6 +110,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
       max_lifetime: null,
     });
   let ssl = target.ssl;
+  let waited = false;
   for (;;) {
     const sql = connect(ssl);
     const close = () => sql.end({ timeout: 5 });
@@ -128,6 +131,8 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
         const why = await sslRefusal(target, err);
         throw new ConnectionError(`${why ?? connection.message} (${target.label})`, err);
       }
+      if (!waited) options.onWait?.(connection.message);
+      waited = true;
       await new Promise((r) => setTimeout(r, 500));
     }
   }

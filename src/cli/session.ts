@@ -20,6 +20,8 @@ import { parseFormat } from "../sources/detect.ts";
 
 /** setTimeout and PostgreSQL's lock_timeout both stop at 2^31-1 ms (24.8 days). */
 const MAX_MS = 2_147_483_647;
+/** How long --wait retries without --timeout: as long as dbmate's --wait-timeout, never forever. */
+const WAIT_DEFAULT_MS = 60_000;
 
 /** An open session. */
 export interface Session {
@@ -165,7 +167,13 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
   let db: OpenDatabase | undefined;
   try {
     const extensions = await pgliteExtensions(url, migrations, ctx.string("extensions"));
-    db = await deadline.race(openDatabase(url, { waitUntil: ctx.flag("wait") ? Date.now() + (timeoutMs ?? MAX_MS) : undefined, extensions, mustExist: options.existing }));
+    const waitMs = timeoutMs ?? WAIT_DEFAULT_MS;
+    db = await deadline.race(openDatabase(url, {
+      waitUntil: ctx.flag("wait") ? Date.now() + waitMs : undefined,
+      onWait: (why) => out.info(`waiting for the database to accept connections (${why}); up to ${Math.round(waitMs / 1000)} s${timeoutMs === undefined ? " (--timeout sets it)" : ""}`),
+      extensions,
+      mustExist: options.existing,
+    }));
     out.secrets.push(...db.secrets);
     out.debug(`database ${db.label}`);
     const migrator = new Migrator(db.db, {
