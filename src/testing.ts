@@ -218,7 +218,7 @@ function handle(db: PGlite, release: () => Promise<void>, isReleased: () => bool
 
 /**
  * Forgets every snapshot kept in memory and closes the idle instances (the on-disk cache stays; delete its
- * directory to clear it). Call it in an `after` hook: Node's test runner waits for open instances.
+ * directory to clear it). Idle instances never keep a process from exiting; this frees their memory sooner.
  *
  * @example
  * ```ts
