@@ -85,10 +85,13 @@ export function splitStatementsIfLoaded(script: string): Statement[] {
  * ```
  */
 export async function parseStatements(script: string): Promise<ParsedStatement[]> {
-  const known = parsed.get(script);
+  const known = parsed.get(script) ?? (large?.script === script ? large.statements : undefined);
   if (known) return known;
   const statements = (await sqlParser()).parse(script);
-  if (script.length > 262_144) return statements; // a huge file's tree is not worth keeping
+  if (script.length > 262_144) {
+    large = { script, statements }; // the last large one only: checked, then run, by the same `up`
+    return statements;
+  }
   if (parsed.size >= 4096) parsed.clear();
   parsed.set(script, statements);
   return statements;
@@ -96,6 +99,7 @@ export async function parseStatements(script: string): Promise<ParsedStatement[]
 
 /** Scripts parsed lately: `up` checks every pending migration, then runs each; parse once (results are not mutated). */
 const parsed = new Map<string, ParsedStatement[]>();
+let large: { script: string; statements: ParsedStatement[] } | undefined;
 
 /**
  * The transaction-control word of a statement that would end or hand over the migration's transaction (COMMIT,

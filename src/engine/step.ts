@@ -156,7 +156,8 @@ async function runScript(
   const started = performance.now();
   try {
     const body = await withoutTransactionWrapper(script);
-    if (await endsOutsideQuotes(body)) await tx.commitWith(`${body}\n;\n${bookkeeping}`);
+    // The script, not the body: same answer (the wrapper is blanked with spaces), and its parse is kept.
+    if (await endsOutsideQuotes(script)) await tx.commitWith(`${body}\n;\n${bookkeeping}`);
     else {
       await deadline.race(tx.exec(body)); // an unterminated quote or comment: Postgres reports it on the script alone
       await tx.commitWith(bookkeeping);

@@ -22,7 +22,7 @@ export interface ParsedStatement {
   text: string;
   /** The node type, e.g. `CreateStmt`, `IndexStmt`, `TransactionStmt`. */
   kind: string;
-  /** The node's fields (libpg_query's JSON form). */
+  /** The node's fields (libpg_query's JSON form); `{}` for INSERT, UPDATE, DELETE, MERGE and SELECT in a script above 256 KiB. */
   node: Record<string, unknown>;
 }
 
@@ -116,11 +116,83 @@ export function loadedParser(): Parser | undefined {
   return loaded;
 }
 
+/**
+ * Scripts above this many characters are parsed in pieces: libpg_query returns one JSON tree per call, and a tree of
+ * tens of megabytes of INSERTs is larger than the engines' string and JSON limits (and than the memory it deserves).
+ */
+export const PIECE = 262_144;
+
+type RawStatement = { stmt: AstNode; stmt_location?: number; stmt_len?: number };
+
 function parseWith(module: PgQueryModule, script: string): ParsedStatement[] {
   if (script.includes("\0")) {
     throw new ParseFailure("the file contains a NUL byte (PostgreSQL cannot read it)", script.indexOf("\0"));
   }
   if (script.trim() === "") return [];
+  if (script.length <= PIECE) return locateStatements(script, parseRaw(module, script));
+  return parseInPieces(module, script);
+}
+
+/**
+ * A large script, piece by piece. A piece ends just after a `;` some way on; what parses in it up to its last `;`
+ * that ended a statement is what the whole script holds there (the grammar reads left to right, and a cut after a
+ * `;` cannot change the tokens before it). A piece whose cut fell inside a string, a comment or a statement's body
+ * fails only at its end ("unterminated ...", "at end of input"): it is retried twice as long. Any other syntax
+ * error is the script's own, reported at its place in the script.
+ */
+function parseInPieces(module: PgQueryModule, script: string): ParsedStatement[] {
+  const out: ParsedStatement[] = [];
+  let from = 0;
+  let size = PIECE;
+  let pieces = 0;
+  while (from < script.length) {
+    const semicolon = script.indexOf(";", from + size);
+    const cut = semicolon < 0 ? script.length : semicolon + 1;
+    const piece = script.slice(from, cut);
+    let raw: RawStatement[];
+    try {
+      raw = parseRaw(module, piece);
+    } catch (err) {
+      if (!(err instanceof ParseFailure)) throw err;
+      if (cut < script.length && cutShort(err, piece)) {
+        size *= 2;
+        continue;
+      }
+      throw new ParseFailure(err.message, from + err.offset);
+    }
+    if (cut < script.length) {
+      // The last statement may go on past the cut unless a `;` ended it (then libpg_query gives its length).
+      if (raw.length > 0 && !raw[raw.length - 1].stmt_len) raw.pop();
+      if (raw.length === 0) { // one statement longer than the piece
+        size *= 2;
+        continue;
+      }
+    }
+    for (const st of locateStatements(piece, raw)) {
+      const node = DATA_STATEMENTS.has(st.kind) ? {} : st.node; // the bulk of a data file's tree, read by no check
+      out.push({ ...st, start: st.start + from, end: st.end + from, node });
+    }
+    // Each piece leaves megabytes of JSON text and tree behind. JavaScriptCore collects them late (a 50 MB file
+    // peaked at 770 MB instead of 200): under Bun, ask for a collection now and then. V8 needs no hint.
+    if (++pieces % 8 === 0 || cut === script.length) (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(false);
+    if (cut === script.length) break;
+    const last = raw[raw.length - 1];
+    from += byteOffsetsToIndexes(piece, [(last.stmt_location ?? 0) + last.stmt_len!])[0] + 1; // past its `;`
+    size = PIECE;
+  }
+  return out;
+}
+
+/** Statements whose fields no check or lint rule reads: a large script keeps only their kind and place. */
+const DATA_STATEMENTS = new Set(["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"]);
+
+/** Whether a piece failed only because it was cut: at its very end, or on a string or comment left open. */
+function cutShort(err: ParseFailure, piece: string): boolean {
+  return /unterminated|end of input/.test(err.message) || err.offset >= piece.trimEnd().length - 1;
+}
+
+/** libpg_query's statements of one script (or piece), with UTF-8 byte locations. Throws `ParseFailure`. */
+function parseRaw(module: PgQueryModule, script: string): RawStatement[] {
   const size = module.lengthBytesUTF8(script) + 1;
   const input = module._malloc(size);
   let result = 0;
@@ -135,10 +207,7 @@ function parseWith(module: PgQueryModule, script: string): ParsedStatement[] {
       const cursor = module.getValue(error + 16, "i32"); // 1-based, in characters (code points)
       throw new ParseFailure(message, codePointsToIndex(script, Math.max(0, cursor - 1)));
     }
-    const json = JSON.parse(module.UTF8ToString(tree)) as {
-      stmts?: { stmt: AstNode; stmt_location?: number; stmt_len?: number }[];
-    };
-    return locateStatements(script, json.stmts ?? []);
+    return (JSON.parse(module.UTF8ToString(tree)) as { stmts?: RawStatement[] }).stmts ?? [];
   } finally {
     module._free(input);
     if (result) module._wasm_free_parse_result(result);
@@ -146,7 +215,7 @@ function parseWith(module: PgQueryModule, script: string): ParsedStatement[] {
 }
 
 /** stmt_location / stmt_len are UTF-8 byte offsets; one pass over the script turns them into string offsets. */
-function locateStatements(script: string, raw: { stmt: AstNode; stmt_location?: number; stmt_len?: number }[]): ParsedStatement[] {
+function locateStatements(script: string, raw: RawStatement[]): ParsedStatement[] {
   const bytes: number[] = [];
   for (const s of raw) {
     const from = s.stmt_location ?? 0;
