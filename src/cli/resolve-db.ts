@@ -49,7 +49,8 @@ export interface OpenDatabase {
   label: string;
   /** Passwords to mask in any message (drivers sometimes quote them). */
   secrets: string[];
-  close(): Promise<void>;
+  /** Lets go of the database: waits a few seconds for queries still running, or none when `now`. */
+  close(options?: { now?: boolean }): Promise<void>;
 }
 
 /** How to open it. */
@@ -67,6 +68,11 @@ export interface OpenOptions {
    * or undo: a typo in the path must not create a directory and a new, empty database.
    */
   mustExist?: boolean;
+  /**
+   * Aborted when the run must stop (--timeout, a signal) while it is still connecting: the attempt is dropped at
+   * once (a server that accepts TCP and never answers would otherwise hold the process until connect_timeout).
+   */
+  stop?: AbortSignal;
 }
 
 /**
@@ -113,12 +119,14 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
   let waited = false;
   for (;;) {
     const sql = connect(ssl);
-    const close = () => sql.end({ timeout: 5 });
+    const close = (how?: { now?: boolean }) => sql.end({ timeout: how?.now ? 0 : 5 });
+    const drop = () => void close({ now: true }).catch(() => {});
+    options.stop?.addEventListener("abort", drop);
     try {
       await sql`select 1`;
       return { db: sql, label: target.label, secrets: target.secrets, close };
     } catch (err) {
-      await close().catch(() => {});
+      await close({ now: true }).catch(() => {});
       // sslmode=allow: libpq starts unencrypted and tries again with encryption when the server demands it.
       if (target.sslmode === "allow" && ssl === false && /no encryption/i.test(String((err as Error)?.message))) {
         ssl = { rejectUnauthorized: false };
@@ -134,6 +142,8 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
       if (!waited) options.onWait?.(connection.message);
       waited = true;
       await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      options.stop?.removeEventListener("abort", drop);
     }
   }
 }

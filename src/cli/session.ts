@@ -168,12 +168,15 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
   try {
     const extensions = await pgliteExtensions(url, migrations, ctx.string("extensions"));
     const waitMs = timeoutMs ?? WAIT_DEFAULT_MS;
+    const connecting = new AbortController();
+    const stopConnecting = deadline.onStop(() => connecting.abort());
     db = await deadline.race(openDatabase(url, {
+      stop: connecting.signal,
       waitUntil: ctx.flag("wait") ? Date.now() + waitMs : undefined,
       onWait: (why) => out.info(`waiting for the database to accept connections (${why}); up to ${Math.round(waitMs / 1000)} s${timeoutMs === undefined ? " (--timeout sets it)" : ""}`),
       extensions,
       mustExist: options.existing,
-    }));
+    })).finally(stopConnecting);
     out.secrets.push(...db.secrets);
     out.debug(`database ${db.label}`);
     const migrator = new Migrator(db.db, {
@@ -219,7 +222,8 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
     if (ticker !== undefined) clearInterval(ticker);
     out.clearProgress();
     deadline.dispose();
-    if (db) await closeWithin(db, 5_000);
+    // A stopped run has cancelled its statements already: nothing left to wait for.
+    if (db) await closeWithin(db, 5_000, deadline.stopped);
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
   }
@@ -234,10 +238,10 @@ async function pgliteExtensions(url: string, migrations: readonly Migration[], l
 }
 
 /** Closes the database, but never hangs the exit on it (a cancelled query may still be running). */
-async function closeWithin(db: OpenDatabase, ms: number): Promise<void> {
+async function closeWithin(db: OpenDatabase, ms: number, now: boolean): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    db.close().catch(() => {}),
+    db.close({ now }).catch(() => {}),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, ms);
     }),

@@ -5,7 +5,7 @@
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
-import { type Driver, lastResult, type Queryable } from "./driver.ts";
+import { cancellable, type Driver, lastResult, type Queryable } from "./driver.ts";
 import { ServerError } from "./server-error.ts";
 
 /** The part of a Bun SQL instance (or transaction / reserved connection) we use. */
@@ -70,8 +70,8 @@ async function translated<T>(run: () => PromiseLike<T>): Promise<T> {
 
 function queryable(sql: BunSqlLike): Queryable {
   return {
-    async exec(script) {
-      await translated(() => sql.unsafe(script).simple()); // simple protocol: several statements, no parameters
+    async exec(script, cancel) {
+      await translated(() => cancellable(sql.unsafe(script).simple(), cancel)); // simple protocol: several statements, no parameters
     },
     async query<Row>(text: string, params: unknown[] = []) {
       return [...(await translated(() => sql.unsafe(text, params)))] as Row[];

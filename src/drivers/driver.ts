@@ -12,8 +12,12 @@ export type NoticeSink = (notice: { severity?: string; message: string }) => voi
 
 /** A connection or transaction that can run SQL. */
 export interface Queryable {
-  /** Runs a script with the simple protocol: several statements, no parameters. */
-  exec(script: string): Promise<void>;
+  /**
+   * Runs a script with the simple protocol: several statements, no parameters. When `cancel` aborts, the driver
+   * asks the server to cancel the running statement (postgres.js and Bun SQL send PostgreSQL's cancel request,
+   * which PgBouncer forwards to the right server connection); drivers that cannot, ignore it.
+   */
+  exec(script: string, cancel?: AbortSignal): Promise<void>;
   /** Runs one statement with parameters and returns its rows. */
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   /**
@@ -22,6 +26,34 @@ export interface Queryable {
    * script but its last statement, then that statement (two round trips).
    */
   script?<Row = Record<string, unknown>>(script: string): Promise<Row[]>;
+}
+
+/**
+ * Awaits a client's query; when `cancel` aborts first, calls the query's own `cancel()` (postgres.js and Bun SQL
+ * queries have one), so the statement stops on the server instead of running on after the run gave up.
+ *
+ * @example
+ * ```ts
+ * await cancellable(sql.unsafe("CREATE INDEX CONCURRENTLY i ON t (a)"), signal);
+ * ```
+ */
+export async function cancellable<T>(query: PromiseLike<T> & { cancel?(): unknown }, cancel?: AbortSignal): Promise<T> {
+  if (!cancel) return await query;
+  const stop = () => {
+    try {
+      query.cancel?.();
+    } catch {
+      // a query that already ended has nothing to cancel
+    }
+  };
+  cancel.addEventListener("abort", stop, { once: true });
+  try {
+    const done = query.then((v) => v); // postgres.js sends a query when it is first awaited
+    if (cancel.aborted) stop();
+    return await done;
+  } finally {
+    cancel.removeEventListener("abort", stop);
+  }
 }
 
 /**

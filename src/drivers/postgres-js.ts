@@ -3,7 +3,7 @@
  * @module
  */
 import { toConnectionError } from "../core/errors.ts";
-import { type Driver, lastResult, type Queryable } from "./driver.ts";
+import { cancellable, type Driver, lastResult, type Queryable } from "./driver.ts";
 
 /** The part of a postgres.js `sql` instance (or transaction / reserved connection) we use. */
 export interface PostgresJsLike {
@@ -39,8 +39,9 @@ function connectionGone(err: unknown): boolean {
 
 function queryable(sql: PostgresJsLike): Queryable {
   return {
-    async exec(script) {
-      await sql.unsafe(script); // no parameters: postgres.js uses the simple protocol, several statements allowed
+    async exec(script, cancel) {
+      const running = sql.unsafe(script); // no parameters: postgres.js uses the simple protocol, several statements allowed
+      await cancellable(running, cancel);
     },
     async query(text, params = []) {
       return [...(await sql.unsafe(text, params))];

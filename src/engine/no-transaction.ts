@@ -12,6 +12,7 @@ import type { AppliedRow } from "../core/plan.ts";
 import { splitStatements } from "../core/split.ts";
 import { quoteIdent } from "../core/sql-text.ts";
 import type { MigrationRun } from "./events.ts";
+import type { Queryable } from "../drivers/driver.ts";
 import { connectionLost, withMigrationLock } from "./lock.ts";
 import { restoreSessionSql } from "./session-state.ts";
 import { sqlError } from "./sql-error.ts";
@@ -103,18 +104,18 @@ async function runStatements(
     try {
       for (let i = 0; i < statements.length; i++) {
         if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
-        try {
-          await deadline.race(conn.exec(statements[i].text));
-        } catch (err) {
-          const stopped = err instanceof MigrationError && (err.code === "TIMEOUT" || err.code === "ABORTED");
-          // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
-          const concurrently = /\bCONCURRENTLY\b/i.test(statements[i].text);
-          const partial = i > 0 || stopped || concurrently;
-          const note = partial ? partialNote(i, statements.length - i - 1, stopped, concurrently) : false;
-          const error = sqlError(err, m, direction, script, statements[i].offset, deadline, note);
-          lost = connectionLost(err);
-          return { error, partial };
-        }
+        const outcome = await runStatement(conn, statements[i].text, deadline);
+        if (outcome.ok) continue;
+        const err = outcome.error;
+        // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
+        const concurrently = /\bCONCURRENTLY\b/i.test(statements[i].text);
+        if (outcome.stopped === "completed" && i === statements.length - 1) return undefined; // all of it took effect
+        const partial = i > 0 || outcome.stopped === "completed" || outcome.stopped === "running" || concurrently;
+        const note = partial ? partialNote(i, statements.length - i - 1, outcome.stopped, concurrently) : false;
+        const running = outcome.stopped === "running";
+        const error = sqlError(err, m, direction, script, statements[i].offset, deadline, note);
+        lost = running || connectionLost(err);
+        return { error, partial };
       }
       return undefined;
     } finally {
@@ -124,13 +125,48 @@ async function runStatements(
   }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
 }
 
+/** How long a stopped run waits to learn whether the server cancelled the statement or it completed first. */
+const CANCEL_WAIT_MS = 2_000;
+
+/**
+ * Runs one statement. When the run must stop while it runs, the driver cancels it on the server, and the outcome
+ * says whether it was cancelled, completed first, or (a driver that cannot cancel) is still running.
+ */
+async function runStatement(
+  conn: Queryable,
+  text: string,
+  deadline: Deadline,
+): Promise<{ ok: true } | { ok: false; error: unknown; stopped?: "cancelled" | "completed" | "running" }> {
+  const cancel = new AbortController();
+  const unregister = deadline.onStop(() => cancel.abort());
+  const running = conn.exec(text, cancel.signal);
+  try {
+    await deadline.race(running);
+    return { ok: true };
+  } catch (error) {
+    const stopped = error instanceof MigrationError && (error.code === "TIMEOUT" || error.code === "ABORTED");
+    if (!stopped) return { ok: false, error };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = await Promise.race([
+      running.then(() => "completed" as const, () => "cancelled" as const),
+      new Promise<"running">((resolve) => (timer = setTimeout(resolve, CANCEL_WAIT_MS, "running"))),
+    ]);
+    clearTimeout(timer);
+    return { ok: false, error, stopped: settled };
+  } finally {
+    unregister();
+  }
+}
+
 /** Exactly what a no-transaction migration that stopped at statement `done + 1` left: what stays, what never ran. */
-function partialNote(done: number, after: number, stopped: boolean, concurrently: boolean): string {
+function partialNote(before: number, after: number, stopped: "cancelled" | "completed" | "running" | undefined, concurrently: boolean): string {
   const plural = (n: number) => `${n} statement${n === 1 ? "" : "s"}`;
   const parts = [
-    done > 0 ? `the ${plural(done)} before it took effect and stay, outside a transaction they cannot be undone` : "no statement before it ran",
-    stopped
-      ? "it was stopped while running and may still complete on the server"
+    before > 0 ? `the ${plural(before)} before it took effect and stay, outside a transaction they cannot be undone` : "no statement before it ran",
+    stopped === "running"
+      ? "it was stopped while running, could not be cancelled, and may still complete on the server"
+      : stopped === "completed"
+      ? "it completed (and stays) before the stop could cancel it"
       : concurrently
       ? "a failed CONCURRENTLY statement leaves an invalid index behind"
       : undefined,
