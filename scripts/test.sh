@@ -26,25 +26,21 @@ count() { # runtime status pass fail skip
   summary+=("$runtime: $p passed, $f failed, $s skipped")
 }
 
-# The CLI and package tests start every runtime (Bun, Deno, Node, compiled binary) in subprocesses themselves:
-# they run once, from Bun, rather than three times over. So do the files that start each runtime themselves
-# (testing-examples, bench-smoke) and verify.test.ts, whose PGlite replays are the same WebAssembly under every
-# runtime and the slowest file of the suite, and extensions.test.ts (same WebAssembly; under Node and Deno PGlite
-# 0.5.16 loses pg_trgm queries after other extension libraries were loaded: README, "PGlite extensions"). And
-# registry.test.ts, which publishes to a local registry and starts bunx, npx and deno from an empty directory.
-once_from_bun() {
+# Deno and Node run the files where the runtime makes a difference: drivers (postgres.js, node-postgres, PGlite),
+# the testing helper, the engine's timers, signals and cancels, files and locks on disk, client and server
+# settings, URL handling. The rest is the same JavaScript on every runtime (the parser, lint, plans, the catalog
+# comparisons, PGlite's WebAssembly, the CLI in subprocesses that start every runtime themselves): it runs once,
+# under Bun, rather than three times over.
+every_runtime() {
   case $1 in
-    */cli.test.ts|*/cli-behaviour.test.ts|*/cli-conventions.test.ts|*/cli-cac.test.ts|*/package.test.ts|*/cli-validate.test.ts) return 0 ;;
-    */testing-examples.test.ts|*/bench-smoke.test.ts|*/verify.test.ts|*/extensions.test.ts|*/registry.test.ts) return 0 ;;
-    */testing-cache.test.ts|*/replay-cache.test.ts) return 0 ;;
-    # Files that test the CLI or other subprocesses (started from Bun whatever runs the file), and squash's PGlite
-    # replays: run again under Deno and Node they would repeat the same work.
-    */parser-lazy.test.ts|*/concurrency.test.ts|*/drift-cli.test.ts|*/squash.test.ts|*/bookkeeping-notices.test.ts) return 0 ;;
-    */down-drift.test.ts|*/read-only-missing-database.test.ts|*/url-password-characters.test.ts|*/version-shapes.test.ts) return 0 ;;
-    */dirty-message.test.ts|*/dry-run-exact.test.ts) return 0 ;;
+    */drivers.test.ts|*/testing.test.ts|*/testing-reset.test.ts|*/testing-server.test.ts|*/migrator.test.ts) return 0 ;;
+    */builtin.test.ts|*/timeouts.test.ts|*/no-transaction.test.ts|*/faults.test.ts|*/client-sessions.test.ts) return 0 ;;
+    */server-settings.test.ts|*/pglite-lock.test.ts|*/sources.test.ts|*/formats.test.ts|*/examples.test.ts) return 0 ;;
+    */resolve-db.test.ts|*/errors.test.ts) return 0 ;;
     *) return 1 ;;
   esac
 }
+once_from_bun() { ! every_runtime "$1"; }
 others=()
 for f in "${files[@]}"; do
   once_from_bun "$f" || others+=("$f")
