@@ -16,7 +16,7 @@ import { TOOL_TABLES } from "../sources/adopt.ts";
 import { pgliteVersion, readCachedJson, writeCachedJson } from "./disk-cache.ts";
 import { PGLITE_LABEL, replayMigrations, type ReplayOptions } from "./replay.ts";
 import { foldSquashed } from "../engine/squashed-history.ts";
-import { type ChangeWords, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
+import { type ChangeWords, describeChanges, diffSnapshots, type SchemaChange, type SchemaSnapshot, SNAPSHOT_FORMAT, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `detectDrift`. */
 export interface DriftOptions extends ReplayOptions {
@@ -119,6 +119,7 @@ async function expectedSchema(
   const version = options.scratchUrl ? undefined : await pgliteVersion();
   const key = version && [
     "drift-replay",
+    SNAPSHOT_FORMAT,
     version,
     options.table ?? null,
     options.schema ?? null,
@@ -256,6 +257,14 @@ const DRIFT_WORDS: ChangeWords = {
   now: "database",
 };
 
+/** Says which major versions were compared, when they differ, and that what differs between them by design is set aside. */
+function versionsNote(v: { live: number; replay: number } | undefined): string {
+  if (!v || v.live === v.replay) return "";
+  return `, PostgreSQL ${v.replay}, against PostgreSQL ${v.live}: what differs between the versions by design is set aside (identity shown on partitions, names of cloned constraints${
+    (v.live < 16) !== (v.replay < 16) ? ", table names qualifying columns in views" : ""
+  })`;
+}
+
 /**
  * The report as text: one line per checksum problem and per difference, then a summary line.
  *
@@ -266,7 +275,7 @@ const DRIFT_WORDS: ChangeWords = {
  */
 export function renderDriftReport(report: DriftReport, database = "the database"): string {
   const out = [
-    `drift of ${database} against its ${report.applied.length} applied migration${report.applied.length === 1 ? "" : "s"} (replayed on ${report.replayedOn}; version table ${
+    `drift of ${database} against its ${report.applied.length} applied migration${report.applied.length === 1 ? "" : "s"} (replayed on ${report.replayedOn}${versionsNote(report.serverVersions)}; version table ${
       report.table ?? "not found"
     }):`,
   ];

@@ -20,7 +20,7 @@ import { isPGlite } from "../drivers/pglite.ts";
 import { History } from "../engine/history.ts";
 import { packageVersion, pgliteVersion, readCachedJson, writeCachedJson } from "./disk-cache.ts";
 import { replayMigrations, type ReplayOptions } from "./replay.ts";
-import { snapshotSchema } from "./snapshot.ts";
+import { SNAPSHOT_FORMAT, snapshotSchema } from "./snapshot.ts";
 import { snapshotToSql } from "./snapshot-sql.ts";
 
 /** Which program wrote a dump. */
@@ -81,7 +81,7 @@ async function replayDumpKey(migrations: readonly Migration[], options: DumpOpti
   const tools = await packageVersion("@electric-sql/pglite-tools", () => import.meta.resolve("@electric-sql/pglite-tools/pg_dump"));
   if (!pglite) return undefined;
   const { dumper, withData, withoutVersionTable, table, schema } = options;
-  return ["dump-replay", pglite, tools ?? null, { dumper, withData, withoutVersionTable, table, schema }, migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false])];
+  return ["dump-replay", SNAPSHOT_FORMAT, pglite, tools ?? null, { dumper, withData, withoutVersionTable, table, schema }, migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false])];
 }
 
 /**
