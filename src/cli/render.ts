@@ -6,7 +6,6 @@
 import type { MigrationEvent, MigrationPlan, StatusReport } from "../migrator.ts";
 import { compareVersions } from "../core/migration.ts";
 import type { MigrationState, StatusEntry } from "../core/plan.ts";
-import stringWidth from "string-width";
 import type { Palette } from "./output.ts";
 
 export { palette, type Palette, useColor } from "./output.ts";
@@ -41,14 +40,26 @@ const STATE_COLOR: Record<MigrationState, keyof Palette> = {
 };
 
 /**
+ * How many columns each cell takes on a terminal. Printable ASCII is one column a character; other text (wide CJK,
+ * emoji, combining marks) goes through string-width, loaded only then: its grapheme segmentation and its module
+ * cost 75 ms of a 250 ms `status` of 400 ASCII rows.
+ */
+async function widthOf(cells: string[]): Promise<(cell: string) => number> {
+  const ascii = (cell: string) => /^[\x20-\x7e]*$/.test(cell);
+  if (cells.every(ascii)) return (cell) => cell.length;
+  const { default: stringWidth } = await import("string-width");
+  return (cell) => (ascii(cell) ? cell.length : stringWidth(cell));
+}
+
+/**
  * The status table: version, description, state, applied at; then a summary line.
  *
  * @example
  * ```ts
- * console.log(statusTable(await migrator.status(), "pglite:memory", palette(undefined)));
+ * console.log(await statusTable(await migrator.status(), "pglite:memory", palette(undefined)));
  * ```
  */
-export function statusTable(report: StatusReport, database: string, c: Palette): string {
+export async function statusTable(report: StatusReport, database: string, c: Palette): Promise<string> {
   const late = new Set(outOfOrder(report.migrations));
   const header = ["VERSION", "DESCRIPTION", "STATE", "APPLIED AT"];
   const rows = report.migrations.map((m) => [
@@ -57,10 +68,11 @@ export function statusTable(report: StatusReport, database: string, c: Palette):
     late.has(m.version) ? `${m.state} (out of order)` : m.state,
     m.appliedAt ? m.appliedAt.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "-",
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stringWidth(r[i]))));
+  const width = await widthOf(rows.flat());
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => width(r[i]))));
   const line = (cells: string[], color?: (cell: string, i: number) => string) =>
     cells.map((cell, i) => {
-      const padded = i === cells.length - 1 ? cell : cell + " ".repeat(Math.max(0, widths[i] - stringWidth(cell)));
+      const padded = i === cells.length - 1 ? cell : cell + " ".repeat(Math.max(0, widths[i] - width(cell)));
       return color ? color(padded, i) : padded;
     }).join("  ").trimEnd();
   const out = [`${c.dim("database:")} ${database}   ${c.dim("table:")} ${report.table}`, "", c.bold(line(header))];

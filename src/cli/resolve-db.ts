@@ -114,6 +114,9 @@ async function openPostgres(url: string, options: OpenOptions): Promise<OpenData
       connect_timeout: options.connectTimeoutSeconds ?? target.connectTimeoutSeconds ?? 10,
       idle_timeout: 0,
       max_lifetime: null,
+      // No round trip for the server's array types: none of our queries returns an array (migrations' own results
+      // are never read), and the fetch was a tenth of a `status`.
+      fetch_types: false,
     });
   let ssl = target.ssl;
   let waited = false;

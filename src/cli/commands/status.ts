@@ -23,7 +23,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     }
     return {
       json: { database: label, ...report, outOfOrder: late },
-      text: statusTable(report, label, ctx.out.c),
+      text: await statusTable(report, label, ctx.out.c),
       exit: ctx.flag("exit-code") && report.pending > 0 ? EXIT.pending : EXIT.ok,
     };
   }, { existing: true });
