@@ -288,7 +288,7 @@ async function findVersion(name: string, resolve: () => string): Promise<string 
 /**
  * PGlite options that start an instance from a data directory snapshot. A snapshot is a copy of a running
  * cluster, so PostgreSQL starts it in recovery and arms its startup-progress timer, which PGlite never disarms: an
- * open instance would keep the process from exiting. The timer is turned off.
+ * open instance would keep the process from exiting. The timer is turned off. Shared buffers: see `smallBuffers`.
  *
  * @example
  * ```ts
@@ -296,6 +296,22 @@ async function findVersion(name: string, resolve: () => string): Promise<string 
  * ```
  */
 export function fromSnapshot<T extends PGliteOptions>(pglite: { defaultStartParams: string[] }, snapshot: Blob, options: T): T {
-  const startParams = [...(options.startParams ?? pglite.defaultStartParams), "-c", "log_startup_progress_interval=0"];
-  return { ...options, loadDataDir: snapshot, startParams };
+  const small = smallBuffers(pglite, options);
+  return { ...small, loadDataDir: snapshot, startParams: [...small.startParams!, "-c", "log_startup_progress_interval=0"] };
+}
+
+/**
+ * PGlite options with 16 MB of shared buffers, unless `options.startParams` sets them. PGlite's 128 MB are touched
+ * at start: 120 MB of resident memory per instance, and a good part of its start-up, for test, scratch and CLI
+ * databases whose working set fits in 16 MB (and whose "disk" is memory or a local directory anyway).
+ *
+ * @example
+ * ```ts
+ * const db = await PGlite.create(smallBuffers(PGlite, { extensions }));
+ * ```
+ */
+export function smallBuffers<T extends PGliteOptions>(pglite: { defaultStartParams: string[] }, options: T): T {
+  const own = options.startParams ?? pglite.defaultStartParams;
+  if (own.some((p) => p.startsWith("shared_buffers"))) return { ...options, startParams: own };
+  return { ...options, startParams: [...own, "-c", "shared_buffers=16MB"] };
 }

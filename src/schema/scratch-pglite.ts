@@ -5,7 +5,7 @@
  * @module
  */
 import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
-import { discardCacheEntry, fromSnapshot, pgliteVersion, readCachedDataDir, writeCachedDataDir } from "./disk-cache.ts";
+import { discardCacheEntry, fromSnapshot, pgliteVersion, readCachedDataDir, smallBuffers, writeCachedDataDir } from "./disk-cache.ts";
 
 /** initdb's output, by the names of the extensions the instances load. */
 const pristine = new Map<string, Promise<Blob>>();
@@ -51,7 +51,7 @@ export async function scratchPGlite(options: EmptyOptions = {}): Promise<PGlite>
       if (options.dataDir) throw err;
     }
   }
-  const db = await PGlite.create(options);
+  const db = await PGlite.create(smallBuffers(PGlite, options));
   // Kept when it pays: for the next process (on disk), or from this process's second request.
   if ((key || ++requests >= 2) && !pristine.has(names)) {
     // Dumped before anything runs in it: exactly what initdb made.
