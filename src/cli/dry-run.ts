@@ -11,6 +11,7 @@ import { quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 import { parseStatements, transactionWrapper } from "../core/split.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
 import { History, VersionSet } from "../engine/history.ts";
+import { canFold, foldedSql } from "../engine/folded-step.ts";
 import { lockOpeningSql } from "../engine/lock.ts";
 import { readBaseline, restoreSessionSql } from "../engine/session-state.ts";
 import { closingSql, recordApplied, type StepContext } from "../engine/step.ts";
@@ -70,6 +71,11 @@ export async function dryRunSteps(
   const commit = [ours("COMMIT")];
   // What each step's read compares with: the versions the run has seen so far, tracked as the engine tracks them
   // (the server's digest of what it read, plus the version the step before applied).
+  // After a step it applied itself, the engine sends the next one in one message (engine/folded-step.ts).
+  const foldedStatements = (m: Migration, known: VersionSet, own: DryRunStatement[], closing: string) => {
+    const sql = foldedSql(ctx, options.timeoutMs, known, m, closing);
+    return [...sql.opening.map(ours), ...own, ...sql.closing.map(ours)];
+  };
   let before = await appliedVersions(driver, history); // the versions before the next step, digest as reported
   let known: VersionSet | undefined; // what the next step's read compares with (undefined: it reads them all)
   const steps: DryRunStep[] = [];
@@ -79,6 +85,7 @@ export async function dryRunSteps(
     const wrapper = m.transaction === false ? undefined : transactionWrapper(parsed);
     const own = parsed.filter((st) => st !== wrapper?.first && st !== wrapper?.last).map((st) => ({ sql: st.text, bookkeeping: false }));
     const read = history.versionReadSql(known);
+    const folded = m.transaction !== false && known !== undefined && canFold(ctx, m);
     const statements = m.transaction === false
       ? [
         ...opening(read), ours(history.claimStatement(m)), ...commit,
@@ -90,12 +97,16 @@ export async function dryRunSteps(
         ours(`UPDATE ${history.qualified} SET dirty = $2, execution_ms = $3 WHERE version = $1 -- $1 = ${quoteLiteral(m.version)}, $2 = false, $3 = its duration`),
         ...commit,
       ]
+      : folded
+      ? foldedStatements(m, known!, own, closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length)))
       : [...opening(read), ...own, ours(closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length))), ...commit];
     steps.push({ version: m.version, description: m.description, file: m.source?.up, transaction: m.transaction !== false, statements });
     // The engine keeps what it knows after an applied step; after a claimed no-transaction one it reads afresh.
     const after = before.with(m.version);
     before = after.reported(await evaluate(driver, after.digest));
-    known = m.transaction === false ? undefined : after;
+    // After a repeatable, the engine reads afresh (its row is replaced). After a one-message step it knows the
+    // digest the server reported at its end; after the long way, the digest its read reported plus the version.
+    known = m.transaction === false || m.repeatable ? undefined : folded ? before : after;
   }
   return steps;
 }

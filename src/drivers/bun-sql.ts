@@ -76,8 +76,8 @@ function queryable(sql: BunSqlLike): Queryable {
     async query<Row>(text: string, params: unknown[] = []) {
       return [...(await translated(() => sql.unsafe(text, params)))] as Row[];
     },
-    async script<Row>(script: string) {
-      return lastResult<Row>(await translated(() => sql.unsafe(script).simple()));
+    async script<Row>(script: string, cancel?: AbortSignal) {
+      return lastResult<Row>(await translated(() => cancellable(sql.unsafe(script).simple(), cancel)));
     },
   };
 }
@@ -102,6 +102,7 @@ export function bunSqlDriver(sql: BunSqlLike): Driver {
   return {
     name: "bun-sql",
     embedded: false,
+    cancels: true,
     ...queryable(sql),
     async transaction(fn) {
       // deno-lint-ignore no-explicit-any

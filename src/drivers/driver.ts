@@ -25,7 +25,7 @@ export interface Queryable {
    * statement (which should be a query). Optional for drivers written by users: without it, `lastRows` sends the
    * script but its last statement, then that statement (two round trips).
    */
-  script?<Row = Record<string, unknown>>(script: string): Promise<Row[]>;
+  script?<Row = Record<string, unknown>>(script: string, cancel?: AbortSignal): Promise<Row[]>;
 }
 
 /**
@@ -99,6 +99,11 @@ export interface Driver extends Queryable {
   readonly name: string;
   /** True for an in-process PGlite database. */
   readonly embedded: boolean;
+  /**
+   * True when the `cancel` signal of `exec` and `script` reaches the server (PostgreSQL's cancel request): the
+   * engine then sends a whole step in one message (engine/folded-step.ts), since a stop can still cancel it.
+   */
+  readonly cancels?: boolean;
   /** Runs `fn` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs `fn` on one dedicated connection outside any transaction (for session locks and no-transaction SQL). */

@@ -46,8 +46,8 @@ function queryable(sql: PostgresJsLike): Queryable {
     async query(text, params = []) {
       return [...(await sql.unsafe(text, params))];
     },
-    async script<Row>(script: string) {
-      return lastResult<Row>(await sql.unsafe(script));
+    async script<Row>(script: string, cancel?: AbortSignal) {
+      return lastResult<Row>(await cancellable(sql.unsafe(script), cancel));
     },
   };
 }
@@ -64,6 +64,7 @@ export function postgresJsDriver(sql: PostgresJsLike): Driver {
   return {
     name: "postgres.js",
     embedded: false,
+    cancels: true,
     ...queryable(sql),
     async transaction(fn) {
       // deno-lint-ignore no-explicit-any

@@ -64,7 +64,12 @@ export class VersionSet {
   with(version: string): VersionSet {
     const versions = this.versions as string[];
     versions.push(version); // the old set is not used again by the run that owns it
-    return new VersionSet(versions, `${this.digestSql} + ${versionHashSql(quoteLiteral(version))}`);
+    return new VersionSet(versions, this.digestWith(version));
+  }
+
+  /** The digest of this set plus `version`, as a SQL expression (the set itself is left as it is). */
+  digestWith(version: string): string {
+    return `${this.digestSql} + ${versionHashSql(quoteLiteral(version))}`;
   }
 
   /** The same versions with the digest the server just reported for them (keeps the expression one term long). */
@@ -240,6 +245,14 @@ ${extra.map(([name, type]) => `  ${name} ${type}`).join(",\n")}
     const same = known === undefined ? "false" : `s.n = ${known.size} AND s.d = ${known.digest} AND NOT s.dirty`;
     return `SELECT CASE WHEN ${same} THEN NULL ELSE ${all} END AS versions, s.d::text AS digest
 FROM (SELECT count(*) AS n, coalesce(sum(${versionHashSql("version")}), 0) AS d, coalesce(bool_or(dirty), false) AS dirty FROM ${this.qualified}) s`;
+  }
+
+  /**
+   * A boolean SQL expression: the table holds exactly `known`, none dirty (the check of `versionReadSql`, without
+   * the read). The one-message step (folded-step.ts) guards its migration with it.
+   */
+  unchangedSql(known: VersionSet): string {
+    return `(SELECT count(*) = ${known.size} AND coalesce(sum(${versionHashSql("version")}), 0) = ${known.digest} AND NOT coalesce(bool_or(dirty), false) FROM ${this.qualified})`;
   }
 
   /**

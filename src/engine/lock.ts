@@ -185,6 +185,30 @@ export function lockOpeningSql(ctx: LockContext, remainingMs: number | undefined
     ];
 }
 
+/** In the message of the guard statement of a one-message step that found the lock taken or the table changed. */
+export const STEP_GUARD_MARK = "orchwf-step-guard";
+
+/**
+ * The opening of a one-message step (engine/folded-step.ts): as `lockOpeningSql` on a server, but instead of reading
+ * the table, a guard that fails (its error names STEP_GUARD_MARK) unless the try-lock succeeded and `unchanged` (a
+ * boolean expression over the table, read after the lock) holds. Its failure aborts the rest of the message.
+ *
+ * @example
+ * ```ts
+ * foldedOpeningSql(ctx, undefined, history.unchangedSql(known)); // ["BEGIN ISOLATION LEVEL READ COMMITTED", …]
+ * ```
+ */
+export function foldedOpeningSql(ctx: LockContext, remainingMs: number | undefined, unchanged: string): string[] {
+  return [
+    "BEGIN ISOLATION LEVEL READ COMMITTED",
+    ...settingsSql(ctx, remainingMs),
+    NOTICE_DEAD_CLIENT,
+    tryLockSql(ctx),
+    // The cast fails at run time only (current_setting is not folded into a constant when the query is planned).
+    `SELECT CASE WHEN current_setting('orchwf.locked') = 'true' AND ${unchanged} THEN 0 ELSE ('${STEP_GUARD_MARK} ' || current_setting('orchwf.locked'))::int END AS orchwfguard`,
+  ];
+}
+
 /** The transaction's limits (and the user's schema), SET LOCAL so they never leak into a pooled connection. */
 function settingsSql(ctx: LockContext, remaining: number | undefined): string[] {
   const settings = [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.lockTimeoutMs))}`];

@@ -12,6 +12,7 @@ import { refuseDirty } from "./dirty.ts";
 import type { StepContext } from "./step-context.ts";
 import { BOOKKEEPING_MARK, bookkeepingBlock, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
 import { restoreStatements } from "./session-state.ts";
+import { canFold, foldedStep } from "./folded-step.ts";
 
 export type { StepContext } from "./step-context.ts";
 
@@ -39,14 +40,15 @@ export interface StepMemory {
 
 /**
  * One locked transaction: re-read the table (cheaply: only when it changed since `memory`), apply the lowest
- * pending version up to `to` (only `only`, when given), record it. On a server: two round trips.
+ * pending version up to `to` (only `only`, when given), record it. On a server: two round trips; one after a step
+ * this run applied itself (folded-step.ts).
  *
  * @example
  * ```ts
  * const outcome = await applyStep(ctx, deadline, { to: "005" }, {});
  * ```
  */
-export function applyStep(
+export async function applyStep(
   ctx: StepContext,
   deadline: Deadline,
   options: { to?: string; only?: string },
@@ -54,7 +56,17 @@ export function applyStep(
 ): Promise<StepOutcome> {
   const { known, pending: planned, next: plannedNext = 0 } = memory;
   memory.known = memory.pending = undefined; // until this step ends well, the next one reads and plans afresh
-  return withMigrationLock(ctx, deadline, async (tx): Promise<StepOutcome> => {
+  const upcoming = planned?.[plannedNext];
+  if (known && planned && upcoming && canFold(ctx, upcoming)) {
+    // The run applied the step before: one message, guarded (folded-step.ts); the long way if the guard refuses.
+    const closing = closingSql(ctx, recordApplied(ctx, upcoming, plannedNext + 1 < planned.length));
+    const folded = await foldedStep(ctx, deadline, upcoming, known, closing);
+    if (folded.applied) {
+      Object.assign(memory, { known: known.with(upcoming.version).reported(folded.digest), pending: planned, next: plannedNext + 1 });
+      return { kind: "applied", migration: upcoming, durationMs: folded.durationMs };
+    }
+  }
+  return await withMigrationLock(ctx, deadline, async (tx): Promise<StepOutcome> => {
     const text = tx.read.versions as string | null;
     const digest = String(tx.read.digest);
     let pending: Migration[];
