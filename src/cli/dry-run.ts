@@ -6,7 +6,13 @@
  * of its applied versions, which the engine's reads compare against).
  * @module
  */
-import type { Migration } from "../core/migration.ts";
+import { Deadline } from "../core/deadline.ts";
+import type { Migration, MigrationCheck } from "../core/migration.ts";
+import { checkPlace, checkQuery, type CheckResult } from "../core/pre-checks.ts";
+import type { Driver } from "../drivers/driver.ts";
+import { resolvePlaceholders } from "../engine/placeholders.ts";
+import { evaluateCheck } from "../engine/pre-checks.ts";
+import { checksOf, scriptOf } from "../engine/step-context.ts";
 import { quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 import { parseStatements, transactionWrapper } from "../core/split.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
@@ -31,6 +37,18 @@ export interface DryRunStep {
   file?: string;
   transaction: boolean;
   statements: DryRunStatement[];
+  /** Its pre-migration checks, evaluated now on the database as it is (read-only, rolled back). */
+  checks?: DryRunCheck[];
+}
+
+/** One pre-migration check of the dry run and what it says now. */
+export interface DryRunCheck {
+  /** `file:line` of its directive. */
+  at: string;
+  sql: string;
+  /** `error` when it failed to run (`error` has the server's message). */
+  result: CheckResult;
+  error?: string;
 }
 
 /**
@@ -45,7 +63,7 @@ export async function dryRunSteps(
   db: Database,
   plan: MigrationPlan,
   migrations: readonly Migration[],
-  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number } = {},
+  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number; placeholders?: Readonly<Record<string, string>> } = {},
 ): Promise<DryRunStep[]> {
   const driver = toDriver(db);
   // As the run resolves it: the version table's schema is fixed at the start and named in every statement.
@@ -61,8 +79,10 @@ export async function dryRunSteps(
   };
   const byVersion = new Map(migrations.map((m) => [m.version, m]));
   const pending = plan.pending.map((p) => byVersion.get(p.version)).filter((m) => m !== undefined);
-  // The same checks as up: a syntax error is reported with its place, before any SQL is shown.
-  await checkPending(pending, "up");
+  // Placeholders replaced as up replaces them (a missing one refuses), then the same checks as up: a syntax error
+  // is reported with its place, before any SQL is shown.
+  ctx.resolved = await resolvePlaceholders(driver, pending, options.placeholders ?? {}, { schema: options.schema, table: history.table }, ["up"]);
+  await checkPending(pending.map((m) => (ctx.resolved!.has(m) ? { ...m, up: scriptOf(ctx, m, "up") } : m)), "up");
   const ours = (sql: string): DryRunStatement => ({ sql, bookkeeping: true });
   // On PGlite the driver's transaction() sends BEGIN itself, before the opening; COMMIT ends both.
   const begin = driver.embedded ? [ours("BEGIN")] : [];
@@ -74,14 +94,16 @@ export async function dryRunSteps(
   let known: VersionSet | undefined; // what the next step's read compares with (undefined: it reads them all)
   const steps: DryRunStep[] = [];
   for (const [i, m] of pending.entries()) {
-    const parsed = await parseStatements(m.up);
+    const parsed = await parseStatements(scriptOf(ctx, m, "up"));
+    const checks = checksOf(ctx, m);
+    const checkSql = checks.map((c) => ours(checkQuery(c)));
     // A whole-file BEGIN; … COMMIT; wrapper runs as our transaction: it is not sent.
     const wrapper = m.transaction === false ? undefined : transactionWrapper(parsed);
     const own = parsed.filter((st) => st !== wrapper?.first && st !== wrapper?.last).map((st) => ({ sql: st.text, bookkeeping: false }));
     const read = history.versionReadSql(known);
     const statements = m.transaction === false
       ? [
-        ...opening(read), ours(history.claimStatement(m)), ...commit,
+        ...opening(read), ...checkSql, ours(history.claimStatement(m)), ...commit,
         ...(options.schema === undefined ? [] : [ours(`SET search_path TO ${quoteIdent(options.schema)}`)]),
         ...own,
         ours(restoreSessionSql(ctx.baseline)),
@@ -90,14 +112,39 @@ export async function dryRunSteps(
         ours(`UPDATE ${history.qualified} SET dirty = $2, execution_ms = $3 WHERE version = $1 -- $1 = ${quoteLiteral(m.version)}, $2 = false, $3 = its duration`),
         ...commit,
       ]
-      : [...opening(read), ...own, ours(closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length))), ...commit];
-    steps.push({ version: m.version, description: m.description, file: m.source?.up, transaction: m.transaction !== false, statements });
+      : [...opening(read), ...checkSql, ...own, ours(closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length))), ...commit];
+    const step: DryRunStep = { version: m.version, description: m.description, file: m.source?.up, transaction: m.transaction !== false, statements };
+    if (checks.length > 0) step.checks = await evaluateChecks(driver, m, checks, options.schema);
+    steps.push(step);
     // The engine keeps what it knows after an applied step; after a claimed no-transaction one it reads afresh.
     const after = before.with(m.version);
     before = after.reported(await evaluate(driver, after.digest));
     known = m.transaction === false ? undefined : after;
   }
   return steps;
+}
+
+/**
+ * Evaluates the checks of `m` on the database as it is now: in a READ ONLY transaction that is rolled back. A check
+ * that reads what an earlier pending migration makes fails here, though `up` would run it after that migration.
+ */
+async function evaluateChecks(driver: Driver, m: Migration, checks: readonly MigrationCheck[], schema: string | undefined): Promise<DryRunCheck[]> {
+  const out: DryRunCheck[] = [];
+  const rollback = new Error("orchwf dry run: rolled back");
+  await driver.transaction(async (tx) => {
+    await tx.exec(`SET TRANSACTION READ ONLY${schema === undefined ? "" : `; SET LOCAL search_path TO ${quoteIdent(schema)}`}`);
+    for (const [i, check] of checks.entries()) {
+      // Each check in a savepoint: one that fails does not abort the transaction for the next.
+      await tx.exec("SAVEPOINT orchwf_check");
+      const { result, error } = await evaluateCheck(tx, check, new Deadline());
+      await tx.exec(result === "error" ? "ROLLBACK TO SAVEPOINT orchwf_check" : "RELEASE SAVEPOINT orchwf_check");
+      out.push({ at: checkPlace(m, check, i), sql: check.sql.trim(), result, ...(error === undefined ? {} : { error }) });
+    }
+    throw rollback;
+  }).catch((err) => {
+    if (err !== rollback) throw err;
+  });
+  return out;
 }
 
 /** A digest expression's value, as the server reports it in a step's read. */
@@ -128,6 +175,10 @@ export function renderDryRun(steps: DryRunStep[]): string {
   for (const s of steps) {
     const where = s.file ? ` (${s.file})` : "";
     out.push(`-- ${s.version} ${s.description}${where}${s.transaction ? "" : ": no transaction, statement by statement"}`);
+    for (const c of s.checks ?? []) {
+      const verdict = c.result === "true" ? "holds" : c.result === "error" ? `fails: ${c.error}` : `is ${c.result}: up would refuse this migration (CHECK_FAILED)`;
+      out.push(`-- check ${c.at}: ${c.sql} -> ${verdict}`);
+    }
     for (const st of s.statements) out.push(`${st.bookkeeping ? "/* orchwf bookkeeping */ " : ""}${st.sql};`);
     out.push("");
   }
