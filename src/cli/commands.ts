@@ -39,6 +39,9 @@ const NO_DATABASE = ["db", "wait", "strict"] as const;
 
 const TO: OptionSpec = { name: "to", value: "V", help: "" };
 
+/** `--var NAME=VALUE`: a placeholder's value, for the commands that run migrations. */
+const VAR: OptionSpec = { name: "var", value: "NAME=VALUE", help: "value of the ${NAME} placeholder in migrations (repeatable; also ORCHWF_VAR_NAME)" };
+
 /** Every command, in the order `help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -55,6 +58,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: "allow-drift", help: "apply even though applied migrations were modified since" },
       { name: "lint", help: "refuse, before anything runs, when lint finds an error in a pending migration" },
       { name: "dump-schema", value: "FILE", help: "after a successful run, write the database's schema dump to FILE" },
+      VAR,
     ],
     examples: ["orchwf-migrate up --db postgres://app@localhost:5432/app", "orchwf-migrate up --dir ./migrations --to 005 --dry-run"],
     load: () => import("./commands/up.ts"),
@@ -72,6 +76,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { ...TO, help: "roll back every migration above version V" },
       { name: "all", help: "roll back every applied migration" },
       { name: "allow-drift", help: "roll back even a migration whose up file changed since it was applied" },
+      VAR,
     ],
     examples: ["orchwf-migrate down", "orchwf-migrate down 2 --db pglite:./.orchwf/pgdata", "orchwf-migrate down --to 003"],
     load: () => import("./commands/down.ts"),
@@ -80,7 +85,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "redo",
     summary: "Roll back the newest applied migration and apply it again",
     description: "down 1, then up to that same version: for iterating on the newest migration. Refuses when its up file changed since it was applied, unless --allow-drift.",
-    options: [{ name: "allow-drift", help: "redo even though its up file changed since it was applied" }],
+    options: [{ name: "allow-drift", help: "redo even though its up file changed since it was applied" }, VAR],
     examples: ["orchwf-migrate redo --dir ./migrations"],
     load: () => import("./commands/redo.ts"),
   },
