@@ -81,7 +81,8 @@ function checkPlaceholders(values: Readonly<Record<string, string>> | undefined)
 /** `m` as it will be sent in `direction` (placeholders replaced), for the checks before the run. */
 function asSent(ctx: StepContext, m: Migration, direction: "up" | "down"): Migration {
   if (!ctx.resolved?.has(m)) return m;
-  return direction === "up" ? { ...m, up: scriptOf(ctx, m, "up") } : { ...m, down: scriptOf(ctx, m, "down") };
+  const sent = { ...m, placeholders: undefined }; // replaced already
+  return direction === "up" ? { ...sent, up: scriptOf(ctx, m, "up") } : { ...sent, down: scriptOf(ctx, m, "down") };
 }
 
 /**

@@ -198,3 +198,19 @@ describe("substitutePlaceholders (pure)", () => {
     assert.equal(substitutePlaceholders("${Name}", "flyway", { name: "v" }, where), "v", "Flyway's environment variables arrive in lower case");
   });
 });
+
+describe("validate and lint read files with placeholders", () => {
+  test("placeholders parse as identifiers of the same length: no false syntax error, real ones keep their line and column", LONG, async () => {
+    const migrations = dir({
+      "001_a.up.sql": "-- orchwf:placeholders\nCREATE TABLE ${t} (id int, note text DEFAULT '$${x}');\nGRANT SELECT ON ${t} TO ${orchwf:user};\n",
+      "002_b.up.sql": "-- orchwf:placeholders\nCREATE TABLE ${t}_b (id int);\nSELEC ${t};\n",
+    });
+    const run = await cli(["validate", "--dir", migrations]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const out = run.stdout + run.stderr;
+    assert.ok(out.includes(`${join(migrations, "002_b.up.sql")}:3:1`), out);
+    assert.ok(!out.includes("001_a.up.sql"), out);
+    const lint = JSON.parse((await cli(["lint", "--dir", migrations, "--json"])).stdout);
+    assert.deepEqual(lint.findings.map((f: { rule: string; file: string; line: number }) => `${f.rule} ${f.file.replace(/^.*\//, "")}:${f.line}`), ["syntax-error 002_b.up.sql:3"]);
+  });
+});

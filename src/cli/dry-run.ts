@@ -82,7 +82,7 @@ export async function dryRunSteps(
   // Placeholders replaced as up replaces them (a missing one refuses), then the same checks as up: a syntax error
   // is reported with its place, before any SQL is shown.
   ctx.resolved = await resolvePlaceholders(driver, pending, options.placeholders ?? {}, { schema: options.schema, table: history.table }, ["up"]);
-  await checkPending(pending.map((m) => (ctx.resolved!.has(m) ? { ...m, up: scriptOf(ctx, m, "up") } : m)), "up");
+  await checkPending(pending.map((m) => (ctx.resolved!.has(m) ? { ...m, up: scriptOf(ctx, m, "up"), placeholders: undefined } : m)), "up");
   const ours = (sql: string): DryRunStatement => ({ sql, bookkeeping: true });
   // On PGlite the driver's transaction() sends BEGIN itself, before the opening; COMMIT ends both.
   const begin = driver.embedded ? [ours("BEGIN")] : [];

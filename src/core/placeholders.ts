@@ -67,6 +67,23 @@ export function placeholderNames(text: string, syntax: PlaceholderSyntax): strin
   return [...names];
 }
 
+/**
+ * `text` with each placeholder replaced by an identifier of the same length (`${name}` -> `__name_`), for the
+ * checks that parse files without values (validate, lint): the syntax stays checkable and every position, line and
+ * column stays that of the file.
+ *
+ * @example
+ * ```ts
+ * placeholderStandIns("CREATE TABLE ${t} (id int);", "orchwf"); // "CREATE TABLE __t_ (id int);"
+ * ```
+ */
+export function placeholderStandIns(text: string, syntax: PlaceholderSyntax): string {
+  return text.replace(syntax === "flyway" ? FLYWAY : ORCHWF, (match: string, name: string | undefined) => {
+    if (name === undefined) return " ${"; // the escape, one character shorter once replaced: a space keeps the length
+    return `__${name.replace(/[^A-Za-z0-9_]/g, "_")}_`;
+  });
+}
+
 /** Flyway matches names as configured, and its environment variables arrive in lower case: both are tried. */
 function valueOf(values: PlaceholderValues, name: string, syntax: PlaceholderSyntax): string | undefined {
   if (Object.hasOwn(values, name)) return values[name];

@@ -6,6 +6,7 @@
  * @module
  */
 import { compareVersions, type Migration } from "../core/migration.ts";
+import { placeholderStandIns } from "../core/placeholders.ts";
 import { checkScript, positions } from "../sources/check.ts";
 import type { ParsedStatement } from "../sources/parser.ts";
 import type { LintConfig } from "./config.ts";
@@ -63,7 +64,9 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       (options.only === undefined || options.only.has(m.version));
     const file = m.source?.up ?? `migration ${m.version} (up)`;
     const transaction = m.transaction !== false;
-    const checked = await checkScript(m.up, { file, version: m.version, transaction });
+    // Placeholders parse as identifiers of the same length, so positions stay those of the file.
+    const up = m.placeholders === undefined ? m.up : placeholderStandIns(m.up, m.placeholders);
+    const checked = await checkScript(up, { file, version: m.version, transaction });
     if (report) {
       linted++;
       const fileIgnores = ignoredIn(header(m.up, checked.statements[0]));

@@ -8,6 +8,7 @@
  */
 import { MigrationError } from "../core/errors.ts";
 import { type Migration, REPEATABLE_PREFIX, versionKey } from "../core/migration.ts";
+import { placeholderStandIns } from "../core/placeholders.ts";
 import { needsNoTransaction, parseStatements } from "../core/split.ts";
 import { badName, listDir, readOptionalText, readSqlFile } from "./files.ts";
 
@@ -116,7 +117,7 @@ async function inTransaction(path: string, text: string): Promise<boolean> {
   if (setting !== undefined) return setting;
   // Flyway's detection, by PostgreSQL's grammar; a file that does not parse stays transactional and is reported,
   // with its line, by the checks before the run.
-  const statements = await parseStatements(text).catch(() => []);
+  const statements = await parseStatements(placeholderStandIns(text, "flyway")).catch(() => []);
   return !statements.some((st) => needsNoTransaction(st) !== undefined);
 }
 
