@@ -6,7 +6,7 @@
  * do not opt in are sent exactly as written.
  */
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
 import { checksum, MigrationError, Migrator, substitutePlaceholders } from "../src/mod.ts";
@@ -102,7 +102,7 @@ describe("placeholders in our format (-- orchwf:placeholders)", () => {
     assert.deepEqual(await tables(d), []);
   });
 
-  test("ORCHWF_VAR_name gives the value; --var wins over it; a bad --var is a usage error", LONG, async (t) => {
+  test("ORCHWF_VAR_name (also from .env) gives the value; --var wins over it; a bad --var is a usage error", LONG, async (t) => {
     const d = await server(t);
     if (!d) return;
     const migrations = dir(OURS);
@@ -116,6 +116,12 @@ describe("placeholders in our format (-- orchwf:placeholders)", () => {
     const viaEnv = await cli(["up", "--db", d2!.url!, "--dir", migrations], { ORCHWF_VAR_table_name: "from_env" });
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
     assert.deepEqual(await tables(d2!), ["public.from_env", "public.plain"]);
+    const d3 = await server(t);
+    const cwd = dir({});
+    writeFileSync(join(cwd, ".env"), "ORCHWF_VAR_table_name=from_dotenv\n");
+    const viaDotEnv = await runWith(bunRunner, ["up", "--db", d3!.url!, "--dir", migrations], { cwd, env: cleanEnv() });
+    assert.equal(viaDotEnv.code, 0, viaDotEnv.stderr);
+    assert.deepEqual(await tables(d3!), ["public.from_dotenv", "public.plain"]);
   });
 });
 
