@@ -220,3 +220,28 @@ describe("validate and lint read files with placeholders", () => {
     assert.deepEqual(lint.findings.map((f: { rule: string; file: string; line: number }) => `${f.rule} ${f.file.replace(/^.*\//, "")}:${f.line}`), ["syntax-error 002_b.up.sql:3"]);
   });
 });
+
+describe("verify, dump and drift replay with the same values", () => {
+  test("--var reaches verify's and dump's replays; drift compares with a replay of the values given", LONG, async (t) => {
+    const migrations = dir(OURS);
+    const verify = await cli(["verify", "--dir", migrations, "--var", "table_name=vt"]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    const dump = await cli(["dump", "--from", "files", "--dir", migrations, "--var", "table_name=dumped"]);
+    assert.equal(dump.code, 0, dump.stderr);
+    assert.match(dump.stdout, /CREATE TABLE public\.dumped /);
+    const missing = await cli(["dump", "--from", "files", "--dir", migrations]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /placeholder \$\{table_name\} has no value/);
+
+    // Built-ins are those of the database a replay runs on (PGlite's is "postgres"): drift is shown without them.
+    const d = await server(t);
+    if (!d) return;
+    const plain = dir({ "001_t.up.sql": "-- orchwf:placeholders\nCREATE TABLE ${table_name} (id int, note text DEFAULT '$${kept}');\n" });
+    assert.equal((await cli(["up", "--db", d.url!, "--dir", plain, "--var", "table_name=live"])).code, 0);
+    const same = await cli(["drift", "--db", d.url!, "--dir", plain, "--var", "table_name=live"]);
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+    const other = await cli(["drift", "--db", d.url!, "--dir", plain], { ORCHWF_VAR_table_name: "elsewhere" });
+    assert.equal(other.code, 1, other.stdout + other.stderr);
+    assert.match(other.stdout, /elsewhere/);
+  });
+});

@@ -106,7 +106,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "For every version: up, snapshot the schema, down, compare with the schema before, up again. Runs on a throwaway " +
       "in-memory PGlite unless --db is given (never on ORCHWF_DB_URL or DATABASE_URL); a --db database with tables is " +
       "refused unless --force.",
-    options: [{ name: "force", help: "with --db: verify even though the database already has tables" }],
+    options: [{ name: "force", help: "with --db: verify even though the database already has tables" }, VAR],
     examples: ["orchwf-migrate verify --dir ./migrations", "orchwf-migrate verify --dir ./migrations --json"],
     load: () => import("./commands/verify.ts"),
   },
@@ -174,6 +174,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
       { name: "ignore", value: "PATTERN", help: "leave out matching objects (repeatable), e.g. audit.* or index:public.tmp_*" },
+      VAR,
     ],
     examples: ["orchwf-migrate drift --db postgres://app@db/app --dir ./migrations", "orchwf-migrate drift --json --ignore 'audit.*'"],
     load: () => import("./commands/drift.ts"),
@@ -189,6 +190,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
       { name: "from", value: "live|files", help: "the live database, or a replay of the migrations" },
       { name: "dumper", value: "pglite-tools|pg_dump|snapshot", help: "force a dumper (default: pglite-tools on PGlite when installed, pg_dump of the server's version, else snapshot)" },
+      VAR,
     ],
     examples: ["orchwf-migrate dump --db postgres://app@db/app --out schema.sql", "orchwf-migrate dump --from files --dir ./migrations"],
     load: () => import("./commands/dump.ts"),
