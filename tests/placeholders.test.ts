@@ -222,13 +222,16 @@ describe("validate and lint read files with placeholders", () => {
 });
 
 describe("verify, dump and drift replay with the same values", () => {
-  test("--var reaches verify's and dump's replays; drift compares with a replay of the values given", LONG, async (t) => {
+  test("--var reaches verify's and dump's replays; squash refuses; drift compares with a replay of the values given", LONG, async (t) => {
     const migrations = dir(OURS);
     const verify = await cli(["verify", "--dir", migrations, "--var", "table_name=vt"]);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     const dump = await cli(["dump", "--from", "files", "--dir", migrations, "--var", "table_name=dumped"]);
     assert.equal(dump.code, 0, dump.stderr);
     assert.match(dump.stdout, /CREATE TABLE public\.dumped /);
+    const squash = await cli(["squash", "--to", "002", "--dir", migrations]);
+    assert.equal(squash.code, 1, squash.stderr);
+    assert.match(squash.stderr, /001_things\.up\.sql: migration 001 has \$\{…\} placeholders; squash cannot fold it/);
     const missing = await cli(["dump", "--from", "files", "--dir", migrations]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /placeholder \$\{table_name\} has no value/);
