@@ -177,6 +177,11 @@ for (const engine of engines) {
         assert.match(err.message, /001_users\.down\.sql:1: "-- orchwf:check" belongs at the top of the up file/);
         return true;
       });
+      // Below the first statement it would be a plain comment, the data unchecked: refused with its line.
+      await assert.rejects(
+        loadMigrations(dir({ "001_a.up.sql": "CREATE TABLE a (id int);\n-- orchwf:check (SELECT count(*) FROM a) = 0\nALTER TABLE a ALTER id SET NOT NULL;\n" })),
+        /001_a\.up\.sql:2: "-- orchwf:check" must be among the comment lines at the top of the file/,
+      );
     });
   });
 }

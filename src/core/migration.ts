@@ -74,7 +74,14 @@ export interface MigrationCheck {
   line?: number;
 }
 
-/** The placeholder syntaxes: ours (opt-in per file) and Flyway's (always on, as in Flyway). */
+/**
+ * The placeholder syntaxes: ours (opt-in per file) and Flyway's (always on, as in Flyway).
+ *
+ * @example
+ * ```ts
+ * const m: Migration = { version: "3", description: "grant", up: "GRANT SELECT ON t TO ${reader};", placeholders: "orchwf" };
+ * ```
+ */
 export type PlaceholderSyntax = "orchwf" | "flyway";
 
 /** Prefix of a repeatable migration's version (and of its row in the version table). */
@@ -169,7 +176,10 @@ export function readDirectives(sql: string, file: string): FileDirectives {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line === "") continue;
-    if (!line.startsWith("--")) break;
+    if (!line.startsWith("--")) {
+      refuseLateCheck(lines, i, file);
+      break;
+    }
     const m = DIRECTIVE.exec(line);
     if (!m) continue;
     if (m[1] === "no-transaction" && m[2] === "") result.noTransaction = true;
@@ -187,6 +197,21 @@ export function readDirectives(sql: string, file: string): FileDirectives {
     }
   }
   return result;
+}
+
+/**
+ * A `-- orchwf:check` line below the first statement would be an ordinary comment: the data it guards would go
+ * unchecked, silently. Refused, naming its line.
+ */
+function refuseLateCheck(lines: readonly string[], from: number, file: string): void {
+  for (let i = from; i < lines.length; i++) {
+    if (!/^\s*--\s*orchwf:check\b/.test(lines[i])) continue;
+    throw new MigrationError(
+      "INVALID_MIGRATION",
+      `${file}:${i + 1}: "-- orchwf:check" must be among the comment lines at the top of the file, before the first statement (there it is evaluated before the migration runs; here it would be ignored)`,
+      { file },
+    );
+  }
 }
 
 /**

@@ -15,7 +15,14 @@
 import { MigrationError } from "./errors.ts";
 import type { PlaceholderSyntax } from "./migration.ts";
 
-/** Placeholder values by name. */
+/**
+ * Placeholder values by name.
+ *
+ * @example
+ * ```ts
+ * const values: PlaceholderValues = { reader: "app_ro" };
+ * ```
+ */
 export type PlaceholderValues = Readonly<Record<string, string>>;
 
 /** What a name may look like in the `orchwf` syntax (also what `--var NAME=VALUE` accepts). */
