@@ -60,7 +60,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: "dump-schema", value: "FILE", help: "after a successful run, write the database's schema dump to FILE" },
       VAR,
     ],
-    examples: ["orchwf-migrate up --db postgres://app@localhost:5432/app", "orchwf-migrate up --dir ./migrations --to 005 --dry-run"],
+    examples: [
+      "orchwf-migrate up --db postgres://app@localhost:5432/app",
+      "orchwf-migrate up --dir ./migrations --to 005 --dry-run",
+      "orchwf-migrate up --dir ./migrations --var reader_role=app_ro",
+    ],
     load: () => import("./commands/up.ts"),
   },
   {
