@@ -17,6 +17,9 @@ import { applyWithoutTransaction, revertWithoutTransaction, waitForRunning, type
 import { readBaseline } from "./engine/session-state.ts";
 import { serverFailure } from "./engine/sql-error.ts";
 import { applyStep, revertStep, type StepContext, type StepMemory } from "./engine/step.ts";
+import { scriptOf } from "./engine/step-context.ts";
+import { resolvePlaceholders } from "./engine/placeholders.ts";
+import { PLACEHOLDER_NAME } from "./core/placeholders.ts";
 import type { VerifyOptions, VerifyReport } from "./schema/verify.ts";
 import { adoptSquashed, foldSquashed, needsAdoption } from "./engine/squashed-history.ts";
 import { checkPending } from "./sources/check.ts";
@@ -64,6 +67,24 @@ function checkName(what: "table" | "schema", name: string): string {
   return name;
 }
 
+/** The placeholders option, checked: names as `${name}` can use them, values strings. */
+function checkPlaceholders(values: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  for (const [name, value] of Object.entries(values ?? {})) {
+    if (!PLACEHOLDER_NAME.test(name) || /^(orchwf|flyway):/.test(name)) {
+      throw new MigrationError("USAGE", `invalid placeholder name ${JSON.stringify(name)}: letters, digits, _, . and : starting with a letter or _ (the orchwf: and flyway: prefixes are the built-ins')`);
+    }
+    if (typeof value !== "string") throw new MigrationError("USAGE", `the value of placeholder ${name} must be a string, not ${typeof value}`);
+  }
+  return { ...values };
+}
+
+/** `m` as it will be sent in `direction` (placeholders replaced), for the checks before the run. */
+function asSent(ctx: StepContext, m: Migration, direction: "up" | "down"): Migration {
+  if (!ctx.resolved?.has(m)) return m;
+  const sent = { ...m, placeholders: undefined }; // replaced already
+  return direction === "up" ? { ...sent, up: scriptOf(ctx, m, "up") } : { ...sent, down: scriptOf(ctx, m, "down") };
+}
+
 /**
  * Applies, rolls back and reports migrations on one database. Every migration runs in its own transaction,
  * which takes a transaction-scoped advisory lock, re-reads the version table, applies the lowest pending
@@ -91,6 +112,7 @@ export class Migrator {
   private readonly reporter: Reporter;
   private readonly logger?: Logger;
   private readonly onEvent?: (event: MigrationEvent) => void;
+  private readonly placeholders: Readonly<Record<string, string>>;
 
   constructor(db: Database, options: MigratorOptions = {}) {
     // A migration's own NOTICEs (RAISE NOTICE) go to the logger, where the client lets us listen.
@@ -106,6 +128,7 @@ export class Migrator {
     this.logger = options.logger;
     this.onEvent = options.onEvent;
     this.reporter = new Reporter(options.logger, options.onEvent);
+    this.placeholders = checkPlaceholders(options.placeholders);
   }
 
   /**
@@ -127,8 +150,11 @@ export class Migrator {
       const plan = this.planOf(rows, to);
       if (plan.modified.length > 0 && !options.allowDrift) throw this.driftError(plan.modified);
       // Every pending migration is parsed and checked before the first one runs (sources/check.ts).
+      // Placeholders are replaced first (a missing value applies nothing), then what will be sent is checked.
       const pendingVersions = new Set(plan.pending.map((p) => p.version));
-      await checkPending(this.migrations.filter((m) => pendingVersions.has(m.version)), "up");
+      const pending = this.migrations.filter((m) => pendingVersions.has(m.version));
+      await this.resolvePlaceholders(ctx, pending, "up");
+      await checkPending(pending.map((m) => asSent(ctx, m, "up")), "up");
       for (const version of plan.missing) {
         this.reporter.warn(`version ${version} is recorded as applied in ${ctx.history.qualified} but has no migration file`);
       }
@@ -184,7 +210,8 @@ export class Migrator {
       const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.readExisting(this.driver));
       refuseDirty(ctx, rows);
       const targets = rollbackTargets(this.migrations, rows, options);
-      await checkPending(targets, "down"); // every down script is checked before the first one runs
+      await this.resolvePlaceholders(ctx, targets, "down");
+      await checkPending(targets.map((m) => asSent(ctx, m, "down")), "down"); // every down script is checked before the first one runs
       const rolledBack: MigrationRun[] = [];
       for (const target of targets) {
         deadline.check();
@@ -222,6 +249,7 @@ export class Migrator {
       });
       if (rolledBack.length === 0) return { rolledBack, applied: [] };
       const ctx = await this.prepare(deadline);
+      await this.resolvePlaceholders(ctx, this.migrations.filter((m) => sameVersion(m.version, rolledBack[0].version)), "up");
       const applied = await this.applyLoop(ctx, deadline, { only: rolledBack[0].version });
       return { rolledBack, applied };
     } finally {
@@ -443,6 +471,15 @@ export class Migrator {
       "CHECKSUM_MISMATCH",
       `applied migration${versions.length > 1 ? "s" : ""} ${files.join(", ")} changed since ${versions.length > 1 ? "they were" : "it was"} applied; restore the original SQL and put the change into a new migration (or pass --allow-drift to accept it; library: allowDrift)`,
       { version: versions[0], file: migrationOf(this, versions[0])?.source?.up },
+    );
+  }
+
+  /** Replaces the placeholders of `migrations` (in `direction`) into `ctx.resolved`, before anything runs. */
+  private async resolvePlaceholders(ctx: StepContext, migrations: readonly Migration[], direction: "up" | "down"): Promise<void> {
+    if (!migrations.some((m) => m.placeholders !== undefined)) return;
+    ctx.resolved = await this.connected(
+      "reading the session's user, database and schema for the built-in placeholders",
+      () => resolvePlaceholders(this.driver, migrations, this.placeholders, { schema: this.schema, table: this.history.table }, [direction]),
     );
   }
 

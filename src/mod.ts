@@ -42,9 +42,11 @@ export {
   type FileDirectives,
   isVersion,
   type Migration,
+  type MigrationCheck,
   migrationFromFiles,
   type ParsedFileName,
   parseFileName,
+  type PlaceholderSyntax,
   readDirectives,
   REPEATABLE_PREFIX,
   validateMigrations,
@@ -68,6 +70,7 @@ export {
   type StatusReport,
   toConnectionError,
 } from "./migrator.ts";
+export { placeholderNames, type PlaceholderValues, substitutePlaceholders } from "./core/placeholders.ts";
 export { type AppliedRow, type MigrationState, type StatusEntry } from "./core/plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./core/split.ts";

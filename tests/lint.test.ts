@@ -55,6 +55,8 @@ const CASES: Case[] = [
   { rule: "require-lock-timeout", bad: "ALTER TABLE users ADD COLUMN note text;", safe: "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN note text;" },
   { rule: "no-transaction-not-idempotent", bad: "CREATE INDEX CONCURRENTLY a ON users (email);\nCREATE INDEX CONCURRENTLY b ON users (name);", safe: "CREATE INDEX CONCURRENTLY IF NOT EXISTS a ON users (email);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS b ON users (name);", transaction: false },
   { rule: "table-rewrite", bad: "VACUUM FULL users;", safe: "VACUUM users;", transaction: false },
+  { rule: "suggest-check", bad: "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email ON users (email);", safe: "-- orchwf:check NOT EXISTS (SELECT email FROM users GROUP BY email HAVING count(*) > 1)\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email ON users (email);", transaction: false },
+  { rule: "suggest-check", bad: `${SET}ALTER TABLE users ADD CONSTRAINT nn CHECK (name IS NOT NULL) NOT VALID;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;`, safe: `${SET}ALTER TABLE users ADD CONSTRAINT nn CHECK (name IS NOT NULL) NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT nn;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;` },
 ];
 
 describe("lint rules: the dangerous form is found, the safe form is not", () => {
@@ -97,13 +99,27 @@ describe("what lint knows about tables", () => {
     ];
     assert.deepEqual((await lintMigrations(migrations, { only: new Set(["4"]) })).findings, []);
     const unvalidated = migrations.filter((m) => m.version !== "3");
-    assert.deepEqual((await lintMigrations(unvalidated, { only: new Set(["4"]) })).findings.map((f) => f.rule), ["set-not-null"]);
+    assert.deepEqual((await lintMigrations(unvalidated, { only: new Set(["4"]) })).findings.map((f) => f.rule), ["set-not-null", "suggest-check"]);
   });
 
   test("before PostgreSQL 11 any default rewrites; before 12 ADD VALUE cannot run in a transaction", async () => {
     assert.deepEqual(await rulesOf(`${SET}ALTER TABLE users ADD COLUMN n int DEFAULT 0;`, { postgresVersion: 10 }), ["add-column-volatile-default"]);
     assert.deepEqual(await rulesOf("ALTER TYPE mood ADD VALUE 'sad';", { postgresVersion: 11 }), ["enum-value-in-transaction"]);
     assert.deepEqual(await rulesOf("ALTER TYPE mood ADD VALUE 'sad';", { postgresVersion: 11, transaction: false }), []);
+  });
+});
+
+describe("suggest-check: a note, never an error", () => {
+  test("SET NOT NULL and a new unique index without a check get a note with the check to add", async () => {
+    const up = `${SET}-- orchwf:lint-ignore set-not-null, add-unique-constraint\nALTER TABLE users ALTER COLUMN name SET NOT NULL, ADD CONSTRAINT u UNIQUE (email, status);`;
+    const report = await lintMigrations([BASE, { version: "2", description: "x", up }], { only: new Set(["2"]) });
+    assert.deepEqual(report.findings.map((f) => `${f.rule} ${f.severity}`), ["suggest-check note", "suggest-check note"]);
+    assert.equal(report.errors, 0);
+    assert.equal(report.notes, 2);
+    assert.match(report.findings[0].message, /consider -- orchwf:check NOT EXISTS \(SELECT FROM users WHERE name IS NULL\)/);
+    assert.match(report.findings[1].message, /consider -- orchwf:check NOT EXISTS \(SELECT email, status FROM users WHERE email IS NOT NULL AND status IS NOT NULL GROUP BY email, status HAVING count\(\*\) > 1\)/);
+    const withCheck = await lintMigrations([BASE, { version: "2", description: "x", up, checks: [{ sql: "true" }] }], { only: new Set(["2"]) });
+    assert.deepEqual(withCheck.findings, []);
   });
 });
 

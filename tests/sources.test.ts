@@ -105,7 +105,6 @@ describe("each format's syntax errors name the file and line", () => {
     { name: "goose StatementBegin without End", format: "goose", files: { "1_a.sql": "-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/1_a.sql:2:", "StatementEnd"] },
     { name: "goose ENVSUB", format: "goose", files: { "1_a.sql": "-- +goose Up\n-- +goose ENVSUB ON\nSELECT '${X}';\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/1_a.sql:2:", "substitution"] },
     { name: "goose Go migration", format: "goose", files: { "1_a.go": "package x\n", "2_b.sql": "-- +goose Up\nSELECT 1;\n" }, code: "BAD_FILE_NAME", fragments: ["{dir}/1_a.go"] },
-    { name: "Flyway placeholder", format: "flyway", files: { "V1__a.sql": "CREATE SCHEMA x;\nGRANT USAGE ON SCHEMA x TO ${app_user};\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/V1__a.sql:2:", "${app_user}"] },
     { name: "Flyway undo without versioned", format: "flyway", files: { "V1__a.sql": "SELECT 1;\n", "U2__b.sql": "SELECT 1;\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/U2__b.sql"] },
     { name: "Flyway 1 and 1.0 are one version", format: "flyway", files: { "V1__a.sql": "SELECT 1;\n", "V1_0__b.sql": "SELECT 1;\n" }, code: "DUPLICATE_VERSION", fragments: ["defined twice"] },
     { name: "diesel directory without up.sql", format: "diesel", files: { "2019-01-01-000000_a/down.sql": "SELECT 1;\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/2019-01-01-000000_a", "up.sql"] },

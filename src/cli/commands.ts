@@ -39,6 +39,9 @@ const NO_DATABASE = ["db", "wait", "strict"] as const;
 
 const TO: OptionSpec = { name: "to", value: "V", help: "" };
 
+/** `--var NAME=VALUE`: a placeholder's value, for the commands that run migrations. */
+const VAR: OptionSpec = { name: "var", value: "NAME=VALUE", help: "value of the ${NAME} placeholder in migrations (repeatable; also ORCHWF_VAR_NAME)" };
+
 /** Every command, in the order `help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -55,8 +58,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: "allow-drift", help: "apply even though applied migrations were modified since" },
       { name: "lint", help: "refuse, before anything runs, when lint finds an error in a pending migration" },
       { name: "dump-schema", value: "FILE", help: "after a successful run, write the database's schema dump to FILE" },
+      VAR,
     ],
-    examples: ["orchwf-migrate up --db postgres://app@localhost:5432/app", "orchwf-migrate up --dir ./migrations --to 005 --dry-run"],
+    examples: [
+      "orchwf-migrate up --db postgres://app@localhost:5432/app",
+      "orchwf-migrate up --dir ./migrations --to 005 --dry-run",
+      "orchwf-migrate up --dir ./migrations --var reader_role=app_ro",
+    ],
     load: () => import("./commands/up.ts"),
   },
   {
@@ -72,6 +80,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { ...TO, help: "roll back every migration above version V" },
       { name: "all", help: "roll back every applied migration" },
       { name: "allow-drift", help: "roll back even a migration whose up file changed since it was applied" },
+      VAR,
     ],
     examples: ["orchwf-migrate down", "orchwf-migrate down 2 --db pglite:./.orchwf/pgdata", "orchwf-migrate down --to 003"],
     load: () => import("./commands/down.ts"),
@@ -80,7 +89,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "redo",
     summary: "Roll back the newest applied migration and apply it again",
     description: "down 1, then up to that same version: for iterating on the newest migration. Refuses when its up file changed since it was applied, unless --allow-drift.",
-    options: [{ name: "allow-drift", help: "redo even though its up file changed since it was applied" }],
+    options: [{ name: "allow-drift", help: "redo even though its up file changed since it was applied" }, VAR],
     examples: ["orchwf-migrate redo --dir ./migrations"],
     load: () => import("./commands/redo.ts"),
   },
@@ -101,7 +110,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "For every version: up, snapshot the schema, down, compare with the schema before, up again. Runs on a throwaway " +
       "in-memory PGlite unless --db is given (never on ORCHWF_DB_URL or DATABASE_URL); a --db database with tables is " +
       "refused unless --force.",
-    options: [{ name: "force", help: "with --db: verify even though the database already has tables" }],
+    options: [{ name: "force", help: "with --db: verify even though the database already has tables" }, VAR],
     examples: ["orchwf-migrate verify --dir ./migrations", "orchwf-migrate verify --dir ./migrations --json"],
     load: () => import("./commands/verify.ts"),
   },
@@ -169,6 +178,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
       { name: "ignore", value: "PATTERN", help: "leave out matching objects (repeatable), e.g. audit.* or index:public.tmp_*" },
+      VAR,
     ],
     examples: ["orchwf-migrate drift --db postgres://app@db/app --dir ./migrations", "orchwf-migrate drift --json --ignore 'audit.*'"],
     load: () => import("./commands/drift.ts"),
@@ -184,6 +194,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
       { name: "from", value: "live|files", help: "the live database, or a replay of the migrations" },
       { name: "dumper", value: "pglite-tools|pg_dump|snapshot", help: "force a dumper (default: pglite-tools on PGlite when installed, pg_dump of the server's version, else snapshot)" },
+      VAR,
     ],
     examples: ["orchwf-migrate dump --db postgres://app@db/app --out schema.sql", "orchwf-migrate dump --from files --dir ./migrations"],
     load: () => import("./commands/dump.ts"),

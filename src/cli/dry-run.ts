@@ -6,7 +6,13 @@
  * of its applied versions, which the engine's reads compare against).
  * @module
  */
-import type { Migration } from "../core/migration.ts";
+import { Deadline } from "../core/deadline.ts";
+import type { Migration, MigrationCheck } from "../core/migration.ts";
+import { checkPlace, checkQuery, type CheckResult } from "../core/pre-checks.ts";
+import type { Driver } from "../drivers/driver.ts";
+import { resolvePlaceholders } from "../engine/placeholders.ts";
+import { evaluateCheck } from "../engine/pre-checks.ts";
+import { checksOf, scriptOf } from "../engine/step-context.ts";
 import { quoteIdent, quoteLiteral } from "../core/sql-text.ts";
 import { parseStatements, transactionWrapper } from "../core/split.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
@@ -32,6 +38,18 @@ export interface DryRunStep {
   file?: string;
   transaction: boolean;
   statements: DryRunStatement[];
+  /** Its pre-migration checks, evaluated now on the database as it is (read-only, rolled back). */
+  checks?: DryRunCheck[];
+}
+
+/** One pre-migration check of the dry run and what it says now. */
+export interface DryRunCheck {
+  /** `file:line` of its directive. */
+  at: string;
+  sql: string;
+  /** `error` when it failed to run (`error` has the server's message). */
+  result: CheckResult;
+  error?: string;
 }
 
 /**
@@ -46,7 +64,7 @@ export async function dryRunSteps(
   db: Database,
   plan: MigrationPlan,
   migrations: readonly Migration[],
-  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number } = {},
+  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number; placeholders?: Readonly<Record<string, string>> } = {},
 ): Promise<DryRunStep[]> {
   const driver = toDriver(db);
   // As the run resolves it: the version table's schema is fixed at the start and named in every statement.
@@ -62,25 +80,29 @@ export async function dryRunSteps(
   };
   const byVersion = new Map(migrations.map((m) => [m.version, m]));
   const pending = plan.pending.map((p) => byVersion.get(p.version)).filter((m) => m !== undefined);
-  // The same checks as up: a syntax error is reported with its place, before any SQL is shown.
-  await checkPending(pending, "up");
+  // Placeholders replaced as up replaces them (a missing one refuses), then the same checks as up: a syntax error
+  // is reported with its place, before any SQL is shown.
+  ctx.resolved = await resolvePlaceholders(driver, pending, options.placeholders ?? {}, { schema: options.schema, table: history.table }, ["up"]);
+  await checkPending(pending.map((m) => (ctx.resolved!.has(m) ? { ...m, up: scriptOf(ctx, m, "up"), placeholders: undefined } : m)), "up");
   const ours = (sql: string): DryRunStatement => ({ sql, bookkeeping: true });
   // On PGlite the driver's transaction() sends BEGIN itself, before the opening; COMMIT ends both.
   const begin = driver.embedded ? [ours("BEGIN")] : [];
   const opening = (read: string, timeoutMs = options.timeoutMs) => [...begin, ...lockOpeningSql(ctx, timeoutMs, read, driver.embedded).map(ours)];
   const commit = [ours("COMMIT")];
-  // What each step's read compares with: the versions the run has seen so far, tracked as the engine tracks them
-  // (the server's digest of what it read, plus the version the step before applied).
   // After a step it applied itself, the engine sends the next one in one message (engine/folded-step.ts).
   const foldedStatements = (m: Migration, known: VersionSet, own: DryRunStatement[], closing: string) => {
     const sql = foldedSql(ctx, options.timeoutMs, known, m, closing);
     return [...sql.opening.map(ours), ...own, ...sql.closing.map(ours)];
   };
+  // What each step's read compares with: the versions the run has seen so far, tracked as the engine tracks them
+  // (the server's digest of what it read, plus the version the step before applied).
   let before = await appliedVersions(driver, history); // the versions before the next step, digest as reported
   let known: VersionSet | undefined; // what the next step's read compares with (undefined: it reads them all)
   const steps: DryRunStep[] = [];
   for (const [i, m] of pending.entries()) {
-    const parsed = await parseStatements(m.up);
+    const parsed = await parseStatements(scriptOf(ctx, m, "up"));
+    const checks = checksOf(ctx, m);
+    const checkSql = checks.map((c) => ours(checkQuery(c)));
     // A whole-file BEGIN; … COMMIT; wrapper runs as our transaction: it is not sent.
     const wrapper = m.transaction === false ? undefined : transactionWrapper(parsed);
     const own = parsed.filter((st) => st !== wrapper?.first && st !== wrapper?.last).map((st) => ({ sql: st.text, bookkeeping: false }));
@@ -88,7 +110,7 @@ export async function dryRunSteps(
     const folded = m.transaction !== false && known !== undefined && canFold(ctx, m);
     const statements = m.transaction === false
       ? [
-        ...opening(read), ours(history.claimStatement(m)), ...commit,
+        ...opening(read), ...checkSql, ours(history.claimStatement(m)), ...commit,
         ...(options.schema === undefined ? [] : [ours(`SET search_path TO ${quoteIdent(options.schema)}`)]),
         ...own,
         ours(restoreSessionSql(ctx.baseline)),
@@ -99,8 +121,10 @@ export async function dryRunSteps(
       ]
       : folded
       ? foldedStatements(m, known!, own, closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length)))
-      : [...opening(read), ...own, ours(closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length))), ...commit];
-    steps.push({ version: m.version, description: m.description, file: m.source?.up, transaction: m.transaction !== false, statements });
+      : [...opening(read), ...checkSql, ...own, ours(closingSql(ctx, recordApplied(ctx, m, i + 1 < pending.length))), ...commit];
+    const step: DryRunStep = { version: m.version, description: m.description, file: m.source?.up, transaction: m.transaction !== false, statements };
+    if (checks.length > 0) step.checks = await evaluateChecks(driver, m, checks, options.schema);
+    steps.push(step);
     // The engine keeps what it knows after an applied step; after a claimed no-transaction one it reads afresh.
     const after = before.with(m.version);
     before = after.reported(await evaluate(driver, after.digest));
@@ -109,6 +133,29 @@ export async function dryRunSteps(
     known = m.transaction === false || m.repeatable ? undefined : folded ? before : after;
   }
   return steps;
+}
+
+/**
+ * Evaluates the checks of `m` on the database as it is now: in a READ ONLY transaction that is rolled back. A check
+ * that reads what an earlier pending migration makes fails here, though `up` would run it after that migration.
+ */
+async function evaluateChecks(driver: Driver, m: Migration, checks: readonly MigrationCheck[], schema: string | undefined): Promise<DryRunCheck[]> {
+  const out: DryRunCheck[] = [];
+  const rollback = new Error("orchwf dry run: rolled back");
+  await driver.transaction(async (tx) => {
+    await tx.exec(`SET TRANSACTION READ ONLY${schema === undefined ? "" : `; SET LOCAL search_path TO ${quoteIdent(schema)}`}`);
+    for (const [i, check] of checks.entries()) {
+      // Each check in a savepoint: one that fails does not abort the transaction for the next.
+      await tx.exec("SAVEPOINT orchwf_check");
+      const { result, error } = await evaluateCheck(tx, check, new Deadline());
+      await tx.exec(result === "error" ? "ROLLBACK TO SAVEPOINT orchwf_check" : "RELEASE SAVEPOINT orchwf_check");
+      out.push({ at: checkPlace(m, check, i), sql: check.sql.trim(), result, ...(error === undefined ? {} : { error }) });
+    }
+    throw rollback;
+  }).catch((err) => {
+    if (err !== rollback) throw err;
+  });
+  return out;
 }
 
 /** A digest expression's value, as the server reports it in a step's read. */
@@ -139,6 +186,10 @@ export function renderDryRun(steps: DryRunStep[]): string {
   for (const s of steps) {
     const where = s.file ? ` (${s.file})` : "";
     out.push(`-- ${s.version} ${s.description}${where}${s.transaction ? "" : ": no transaction, statement by statement"}`);
+    for (const c of s.checks ?? []) {
+      const verdict = c.result === "true" ? "holds" : c.result === "error" ? `fails: ${c.error}` : `is ${c.result}: up would refuse this migration (CHECK_FAILED)`;
+      out.push(`-- check ${c.at}: ${c.sql} -> ${verdict}`);
+    }
     for (const st of s.statements) out.push(`${st.bookkeeping ? "/* orchwf bookkeeping */ " : ""}${st.sql};`);
     out.push("");
   }

@@ -5,6 +5,7 @@
 import type { CommandContext } from "./context.ts";
 import { urlSecrets } from "./resolve-db.ts";
 import { durationOption } from "./session.ts";
+import { placeholderValues } from "./placeholder-values.ts";
 
 /** What the schema commands pass on to the schema commands. */
 export interface SchemaOptions {
@@ -12,6 +13,8 @@ export interface SchemaOptions {
   schema?: string;
   scratch?: string;
   lockTimeoutMs?: number;
+  /** Placeholder values (`--var`, `ORCHWF_VAR_NAME`) for the replays. */
+  placeholders?: Record<string, string>;
 }
 
 /**
@@ -26,7 +29,13 @@ export function schemaOptions(ctx: CommandContext): SchemaOptions {
   // drift, dump and squash replay migrations and may do it on a scratch server; up --dump-schema replays nothing.
   const scratch = ctx.spec.options.some((o) => o.name === "scratch") ? ctx.string("scratch") : undefined;
   if (scratch !== undefined) ctx.out.secrets.push(...urlSecrets(scratch));
-  return { table: ctx.string("table"), schema: ctx.string("schema"), scratch, lockTimeoutMs: durationOption(ctx, "lock-timeout") };
+  return {
+    table: ctx.string("table"),
+    schema: ctx.string("schema"),
+    scratch,
+    lockTimeoutMs: durationOption(ctx, "lock-timeout"),
+    placeholders: placeholderValues(ctx),
+  };
 }
 
 /**

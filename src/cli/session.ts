@@ -12,6 +12,7 @@ import { MigrationError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
 import { type MigrationEvent, Migrator } from "../migrator.ts";
 import { loadMigrations } from "../sources/load.ts";
+import { placeholderValues } from "./placeholder-values.ts";
 import type { CommandContext } from "./context.ts";
 import { parseDuration, usage } from "./options.ts";
 import { progressLine } from "./render.ts";
@@ -185,6 +186,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
       schema: ctx.string("schema"),
       lockTimeoutMs,
       onEvent,
+      placeholders: placeholderValues(ctx),
     });
     const session: Session = {
       migrator,

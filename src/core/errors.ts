@@ -37,7 +37,9 @@ export type ErrorCode =
   | "OUT_OF_ORDER"
   | "READ_ONLY"
   | "NO_DATABASE"
-  | "DATABASE_ERROR";
+  | "DATABASE_ERROR"
+  | "CHECK_FAILED"
+  | "MISSING_PLACEHOLDER";
 
 /**
  * Base class of every error this package throws.

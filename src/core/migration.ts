@@ -46,7 +46,43 @@ export interface Migration {
    * that applied all of them records this one as applied instead (see engine/squashed-history.ts).
    */
   replaces?: string[];
+  /**
+   * Pre-migration checks (`-- orchwf:check <boolean SQL>` at the top of the up file): each is evaluated in the
+   * migration's transaction before its SQL; false, NULL or an error refuses the migration (`CHECK_FAILED`).
+   */
+  checks?: MigrationCheck[];
+  /**
+   * How `${name}` placeholders in its SQL are replaced at run time (see core/placeholders.ts): `"orchwf"` for a
+   * file that declares `-- orchwf:placeholders`, `"flyway"` for Flyway files (as Flyway does). Absent: the SQL is
+   * sent as written.
+   */
+  placeholders?: PlaceholderSyntax;
 }
+
+/**
+ * One pre-migration check: a boolean SQL expression and the line of its directive.
+ *
+ * @example
+ * ```ts
+ * const check: MigrationCheck = { sql: "NOT EXISTS (SELECT FROM users WHERE email IS NULL)", line: 1 };
+ * ```
+ */
+export interface MigrationCheck {
+  /** A boolean SQL expression (a scalar subquery, EXISTS, a comparison…). */
+  sql: string;
+  /** 1-based line of the directive in the up file, when it came from one. */
+  line?: number;
+}
+
+/**
+ * The placeholder syntaxes: ours (opt-in per file) and Flyway's (always on, as in Flyway).
+ *
+ * @example
+ * ```ts
+ * const m: Migration = { version: "3", description: "grant", up: "GRANT SELECT ON t TO ${reader};", placeholders: "orchwf" };
+ * ```
+ */
+export type PlaceholderSyntax = "orchwf" | "flyway";
 
 /** Prefix of a repeatable migration's version (and of its row in the version table). */
 export const REPEATABLE_PREFIX = "R__";
@@ -116,6 +152,10 @@ export interface FileDirectives {
   description?: string;
   /** Versions listed by `-- orchwf:replaces V V …` lines (a squashed baseline). */
   replaces?: string[];
+  /** `-- orchwf:check <boolean SQL>` lines, in order, with their line numbers. */
+  checks?: MigrationCheck[];
+  /** `-- orchwf:placeholders` was present: `${name}` in this file is replaced at run time. */
+  placeholders?: boolean;
 }
 
 const DIRECTIVE = /^--\s*orchwf:([a-z-]+)\s*(.*?)\s*$/;
@@ -136,22 +176,42 @@ export function readDirectives(sql: string, file: string): FileDirectives {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line === "") continue;
-    if (!line.startsWith("--")) break;
+    if (!line.startsWith("--")) {
+      refuseLateCheck(lines, i, file);
+      break;
+    }
     const m = DIRECTIVE.exec(line);
     if (!m) continue;
     if (m[1] === "no-transaction" && m[2] === "") result.noTransaction = true;
     else if (m[1] === "description" && m[2] !== "") result.description = m[2];
     else if (m[1] === "lint-ignore" && m[2] !== "") continue; // read by `lint` (src/lint/directives.ts)
     else if (m[1] === "replaces" && /^\d+([\s,]+\d+)*$/.test(m[2])) result.replaces = [...(result.replaces ?? []), ...m[2].split(/[\s,]+/)];
+    else if (m[1] === "check" && m[2] !== "") result.checks = [...(result.checks ?? []), { sql: m[2], line: i + 1 }];
+    else if (m[1] === "placeholders" && m[2] === "") result.placeholders = true;
     else {
       throw new MigrationError(
         "INVALID_MIGRATION",
-        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID", "-- orchwf:replaces VERSION …")`,
+        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID", "-- orchwf:replaces VERSION …", "-- orchwf:check BOOLEAN-SQL", "-- orchwf:placeholders")`,
         { file },
       );
     }
   }
   return result;
+}
+
+/**
+ * A `-- orchwf:check` line below the first statement would be an ordinary comment: the data it guards would go
+ * unchecked, silently. Refused, naming its line.
+ */
+function refuseLateCheck(lines: readonly string[], from: number, file: string): void {
+  for (let i = from; i < lines.length; i++) {
+    if (!/^\s*--\s*orchwf:check\b/.test(lines[i])) continue;
+    throw new MigrationError(
+      "INVALID_MIGRATION",
+      `${file}:${i + 1}: "-- orchwf:check" must be among the comment lines at the top of the file, before the first statement (there it is evaluated before the migration runs; here it would be ignored)`,
+      { file },
+    );
+  }
 }
 
 /**
@@ -351,10 +411,32 @@ export function migrationFromFiles(args: {
   // Either file asking for no transaction means both directions run without one.
   if (up.noTransaction || down?.noTransaction) migration.transaction = false;
   if (up.replaces) migration.replaces = up.replaces;
+  applyRunDirectives(migration, up, down, args.downFile ?? upFile.replace(/\.up\.sql$/, ".down.sql"));
   if (args.upFile || args.downFile) {
     migration.source = {};
     if (args.upFile) migration.source.up = args.upFile;
     if (args.downFile) migration.source.down = args.downFile;
   }
   return migration;
+}
+
+/**
+ * Puts the run-time directives of a migration's files on it: its checks (up file only: a check guards applying)
+ * and its placeholders (either file declaring them turns them on for both, as no-transaction does).
+ *
+ * @example
+ * ```ts
+ * applyRunDirectives(migration, readDirectives(up, upFile), undefined, downFile);
+ * ```
+ */
+export function applyRunDirectives(migration: Migration, up: FileDirectives, down: FileDirectives | undefined, downFile: string): void {
+  if (down?.checks) {
+    throw new MigrationError(
+      "INVALID_MIGRATION",
+      `${downFile}:${down.checks[0].line}: "-- orchwf:check" belongs at the top of the up file (a check guards applying a migration, not rolling it back)`,
+      { version: migration.version, file: downFile },
+    );
+  }
+  if (up.checks) migration.checks = up.checks;
+  if (up.placeholders || down?.placeholders) migration.placeholders = "orchwf";
 }

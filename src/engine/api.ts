@@ -21,6 +21,11 @@ export interface MigratorOptions {
   logger?: Logger;
   /** Receives structured progress events. */
   onEvent?: (event: MigrationEvent) => void;
+  /**
+   * Values of `${name}` placeholders, for migrations that use them (a file with `-- orchwf:placeholders`, Flyway
+   * files, or `placeholders: "orchwf"` on a Migration). Checksums stay those of the text as written.
+   */
+  placeholders?: Readonly<Record<string, string>>;
 }
 
 /** Options of `migrate()`. */

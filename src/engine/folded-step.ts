@@ -14,14 +14,15 @@ import { withoutTransactionWrapper } from "../core/split.ts";
 import type { VersionSet } from "./history.ts";
 import { connectionLost, foldedOpeningSql, STEP_GUARD_MARK } from "./lock.ts";
 import { BOOKKEEPING_MARK, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
-import type { StepContext } from "./step-context.ts";
+import { checksOf, scriptOf, type StepContext } from "./step-context.ts";
 
 /** What a one-message step did: applied (with the digest the table now has), or refused by its guard. */
 export type FoldedOutcome = { applied: true; durationMs: number; digest: string } | { applied: false };
 
 /**
  * Whether the run may send `next` in one message: a server driver that can cancel, a transactional migration
- * that is not repeatable (a repeatable's row is replaced, and the step after it reads afresh).
+ * that is not repeatable (a repeatable's row is replaced, and the step after it reads afresh) and has no
+ * pre-migration checks.
  *
  * @example
  * ```ts
@@ -29,8 +30,9 @@ export type FoldedOutcome = { applied: true; durationMs: number; digest: string 
  * ```
  */
 export function canFold(ctx: StepContext, next: Migration): boolean {
+  // Pre-migration checks run as statements of their own before the SQL (engine/pre-checks.ts): the long way.
   return !ctx.driver.embedded && ctx.driver.cancels === true && typeof ctx.driver.script === "function" &&
-    next.transaction !== false && !next.repeatable;
+    next.transaction !== false && !next.repeatable && checksOf(ctx, next).length === 0;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function foldedStep(
   known: VersionSet,
   closing: string,
 ): Promise<FoldedOutcome> {
-  const script = next.up;
+  const script = scriptOf(ctx, next, "up"); // placeholders substituted
   // A script ending inside a quote or comment needs its own message (the long way says where).
   if (!(await endsOutsideQuotes(script))) return { applied: false };
   const body = await withoutTransactionWrapper(script);

@@ -17,7 +17,7 @@ import { connectionLost, withMigrationLock } from "./lock.ts";
 import { restoreSessionSql } from "./session-state.ts";
 import { sqlError } from "./sql-error.ts";
 import { dirtyError, fileOf, migrationOf, refuseDirty } from "./dirty.ts";
-import type { StepContext } from "./step-context.ts";
+import { scriptOf, type StepContext } from "./step-context.ts";
 
 /** Between steps of one run: since when it waits for another run's no-transaction migration. */
 export interface WaitState {
@@ -95,7 +95,7 @@ async function runStatements(
   deadline: Deadline,
 ): Promise<{ error: unknown; partial: boolean } | undefined> {
   ctx.reporter.start(direction, m);
-  const script = direction === "up" ? m.up : m.down!;
+  const script = scriptOf(ctx, m, direction);
   const statements = await splitStatements(script);
   // Errors before the first statement (no connection, SET failed) leave the migration untouched.
   return await ctx.driver.session(async (conn) => {

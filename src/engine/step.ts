@@ -9,7 +9,8 @@ import { type AppliedRow, pendingMigrations } from "../core/plan.ts";
 import { VersionSet } from "./history.ts";
 import { type LockedTransaction, withMigrationLock } from "./lock.ts";
 import { refuseDirty } from "./dirty.ts";
-import type { StepContext } from "./step-context.ts";
+import { checksOf, scriptOf, type StepContext } from "./step-context.ts";
+import { runChecks } from "./pre-checks.ts";
 import { BOOKKEEPING_MARK, bookkeepingBlock, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
 import { restoreStatements } from "./session-state.ts";
 import { canFold, foldedStep } from "./folded-step.ts";
@@ -90,6 +91,9 @@ export async function applyStep(
     }
     const next = pending[first];
     if (!next) return { kind: "done" };
+    // Pre-migration checks, before its SQL (or before a no-transaction one is claimed): a failure rolls back.
+    const checks = checksOf(ctx, next);
+    if (checks.length > 0) await runChecks(tx, next, checks, deadline);
     if (next.transaction === false) {
       await tx.commitWith(ctx.history.claimStatement(next)); // committed now: others wait for this row, on any connection
       return { kind: "claimed", migration: next };
@@ -163,7 +167,7 @@ async function runScript(
   then: string[],
 ): Promise<number> {
   ctx.reporter.start(direction, m);
-  const script = direction === "up" ? m.up : m.down!;
+  const script = scriptOf(ctx, m, direction);
   const bookkeeping = closingSql(ctx, then);
   const started = performance.now();
   try {

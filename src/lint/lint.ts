@@ -6,6 +6,7 @@
  * @module
  */
 import { compareVersions, type Migration } from "../core/migration.ts";
+import { placeholderStandIns } from "../core/placeholders.ts";
 import { checkScript, positions } from "../sources/check.ts";
 import type { ParsedStatement } from "../sources/parser.ts";
 import type { LintConfig } from "./config.ts";
@@ -20,6 +21,8 @@ export interface LintReport {
   findings: Finding[];
   errors: number;
   warnings: number;
+  /** Suggestions (e.g. a pre-migration check before a risky change): they never change the exit code. */
+  notes: number;
 }
 
 /** Options of `lintMigrations`. */
@@ -61,7 +64,9 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       (options.only === undefined || options.only.has(m.version));
     const file = m.source?.up ?? `migration ${m.version} (up)`;
     const transaction = m.transaction !== false;
-    const checked = await checkScript(m.up, { file, version: m.version, transaction });
+    // Placeholders parse as identifiers of the same length, so positions stay those of the file.
+    const up = m.placeholders === undefined ? m.up : placeholderStandIns(m.up, m.placeholders);
+    const checked = await checkScript(up, { file, version: m.version, transaction });
     if (report) {
       linted++;
       const fileIgnores = ignoredIn(header(m.up, checked.statements[0]));
@@ -88,7 +93,13 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
     findings,
     errors: findings.filter((f) => f.severity === "error").length,
     warnings: findings.filter((f) => f.severity === "warning").length,
+    notes: findings.filter((f) => f.severity === "note").length,
   };
+}
+
+/** `-- orchwf:check` lines in a file's header. */
+function countChecks(header: string): number {
+  return header.split(/\r\n|\r|\n/).filter((line) => /^\s*--\s*orchwf:check\s+\S/.test(line)).length;
 }
 
 /** The comment block before the first statement (the file-level directives). */
@@ -124,6 +135,8 @@ function lintStatements(
       lockTimeoutSet,
       schema,
       postgresVersion: options.postgresVersion ?? 12,
+      // From the Migration (files) or, for one written in code, the directives at the top of its text.
+      checks: m.checks?.length ?? countChecks(m.up.slice(0, statements[0]?.start ?? m.up.length)),
       once,
     };
     for (const rule of RULES) {
@@ -163,7 +176,7 @@ export function renderLint(report: LintReport): string {
   out.push(
     report.findings.length === 0
       ? `${plural(report.migrations, "migration")} linted: no findings`
-      : `${plural(report.errors, "error")}, ${plural(report.warnings, "warning")} in ${plural(report.migrations, "migration")} (silence one with -- orchwf:lint-ignore RULE-ID)`,
+      : `${plural(report.errors, "error")}, ${plural(report.warnings, "warning")}${report.notes > 0 ? `, ${plural(report.notes, "note")}` : ""} in ${plural(report.migrations, "migration")} (silence one with -- orchwf:lint-ignore RULE-ID)`,
   );
   return out.join("\n");
 }

@@ -96,6 +96,12 @@ function locksExistingTable(ctx: StatementContext): string | undefined {
 
 const IDEMPOTENT_HINT = "IF NOT EXISTS / IF EXISTS";
 
+/** The check that no two rows share `columns` (NULLs never collide in a unique index). */
+function duplicatesCheck(table: string, columns: string[]): string {
+  const list = columns.join(", ");
+  return `NOT EXISTS (SELECT ${list} FROM ${table} WHERE ${columns.map((c) => `${c} IS NOT NULL`).join(" AND ")} GROUP BY ${list} HAVING count(*) > 1)`;
+}
+
 /**
  * Every rule, in the order findings are explained in the README.
  *
@@ -176,6 +182,39 @@ export const RULES: readonly Rule[] = [
       return alter.cmds
         .filter((cmd) => cmd.subtype === "AT_SetNotNull" && !ctx.schema.hasValidNotNullCheck(alter.table, String(cmd.name)))
         .map((cmd) => `SET NOT NULL on "${alter.table}"."${String(cmd.name)}" scans the table under an ACCESS EXCLUSIVE lock`);
+    },
+  },
+  {
+    id: "suggest-check",
+    severity: "note",
+    summary: "SET NOT NULL or a new unique index on an existing table, in a migration without a pre-migration check",
+    why: "the change fails on the first NULL or duplicate row, after taking its lock and doing part of its work; a check finds such rows first and refuses the migration with a clear message",
+    safe: "put the suggested -- orchwf:check line at the top of the up file (see README: Pre-migration checks)",
+    check(ctx) {
+      if (ctx.checks > 0) return [];
+      const suggest = (what: string, check: string) => `${what}: consider -- orchwf:check ${check}`;
+      const { statement: st } = ctx;
+      if (st.kind === "IndexStmt" && st.node.unique) {
+        const table = relationName(st.node.relation);
+        if (ctx.createdHere(table)) return [];
+        const columns = ((st.node.indexParams as unknown[] | undefined) ?? []).map((p) => nodeOf(p, "IndexElem")?.name);
+        if (columns.length === 0 || columns.some((c) => c === undefined)) return []; // an expression: no simple check
+        return [suggest(`a unique index on "${table}" fails on duplicate rows`, duplicatesCheck(table, columns.map(String)))];
+      }
+      const alter = existingTableCommands(ctx);
+      if (!alter) return [];
+      return alter.cmds.flatMap((cmd) => {
+        if (cmd.subtype === "AT_SetNotNull") {
+          const column = String(cmd.name);
+          if (ctx.schema.hasValidNotNullCheck(alter.table, column)) return []; // a validated CHECK proves no NULLs
+          return [suggest(`SET NOT NULL on "${alter.table}"."${column}" fails on a NULL row`, `NOT EXISTS (SELECT FROM ${alter.table} WHERE ${column} IS NULL)`)];
+        }
+        const c = constraintOf(cmd);
+        if (!c || c.indexname || (c.contype !== "CONSTR_UNIQUE" && c.contype !== "CONSTR_PRIMARY")) return [];
+        const columns = ((c.keys as unknown[] | undefined) ?? []).map((k) => String(nodeOf(k, "String")?.sval ?? ""));
+        if (columns.length === 0) return [];
+        return [suggest(`ADD ${c.contype === "CONSTR_UNIQUE" ? "UNIQUE" : "PRIMARY KEY"} on "${alter.table}" fails on duplicate rows`, duplicatesCheck(alter.table, columns))];
+      });
     },
   },
   {

@@ -5,8 +5,8 @@
 import type { ParsedStatement } from "../sources/parser.ts";
 import type { SchemaState } from "./schema-state.ts";
 
-/** How bad a finding is: errors make `lint` exit 1 and `up --lint` refuse. */
-export type Severity = "error" | "warning";
+/** How bad a finding is: errors make `lint` exit 1 and `up --lint` refuse; notes are suggestions only. */
+export type Severity = "error" | "warning" | "note";
 
 /** One finding of `lint`. */
 export interface Finding {
@@ -42,6 +42,8 @@ export interface StatementContext {
   schema: SchemaState;
   /** The server major version the project targets (`.orchwf-lint.json` "postgresVersion"); default 12. */
   postgresVersion: number;
+  /** How many pre-migration checks (`-- orchwf:check`) the migration has. */
+  checks: number;
   /** Per file: rules that report once per file record their id here. */
   once: Set<string>;
 }

@@ -80,8 +80,8 @@ async function replayDumpKey(migrations: readonly Migration[], options: DumpOpti
   const pglite = await pgliteVersion();
   const tools = await packageVersion("@electric-sql/pglite-tools", () => import.meta.resolve("@electric-sql/pglite-tools/pg_dump"));
   if (!pglite) return undefined;
-  const { dumper, withData, withoutVersionTable, table, schema } = options;
-  return ["dump-replay", SNAPSHOT_FORMAT, pglite, tools ?? null, { dumper, withData, withoutVersionTable, table, schema }, migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false])];
+  const { dumper, withData, withoutVersionTable, table, schema, placeholders } = options;
+  return ["dump-replay", SNAPSHOT_FORMAT, pglite, tools ?? null, { dumper, withData, withoutVersionTable, table, schema, placeholders }, migrations.map((m) => [versionKey(m.version), checksum(m.up), m.transaction !== false])];
 }
 
 /**

@@ -23,6 +23,8 @@ export interface ReplayOptions {
   scratchUrl?: string;
   /** Makes the PGlite instance (the CLI's single binary passes its embedded assets). Default `PGlite.create()`. */
   createPGlite?: () => Promise<PGlite>;
+  /** Values of `${name}` placeholders, as for the Migrator. */
+  placeholders?: Readonly<Record<string, string>>;
 }
 
 /** A replayed database: query it, then close it (which drops a scratch database). */
@@ -56,7 +58,7 @@ export async function replayMigrations(migrations: readonly Migration[], options
     await replay.driver.transaction((tx) => history.ensure(tx));
     if (migrations.length > 0 && !(await replayAtOnce(replay.driver, migrations, history, options.schema))) {
       // One by one, as `up` does: the failing migration is named with its file, line and column.
-      await new Migrator(replay.driver, { migrations, table: options.table, schema: options.schema }).migrate({ allowDrift: true });
+      await new Migrator(replay.driver, { migrations, table: options.table, schema: options.schema, placeholders: options.placeholders }).migrate({ allowDrift: true });
     }
     const [row] = await replay.driver.query<{ name: string }>(
       `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -78,6 +80,8 @@ export async function replayMigrations(migrations: readonly Migration[], options
 async function replayAtOnce(driver: Driver, migrations: readonly Migration[], history: History, schema?: string): Promise<boolean> {
   // Transaction-local settings would reach the later scripts here, unlike one transaction per migration.
   if (migrations.some((m) => m.transaction === false || /\bSET\s+LOCAL\b|\bset_config\s*\(/i.test(m.up))) return false;
+  // Placeholders are replaced by the Migrator (values, built-ins): those run one by one.
+  if (migrations.some((m) => m.placeholders !== undefined && m.up.includes("${"))) return false;
   const sorted = validateMigrations(migrations);
   const parts = schema === undefined ? [] : [`SET LOCAL search_path TO ${quoteIdent(schema)}`];
   for (const m of sorted) parts.push(await withoutTransactionWrapper(m.up, m.source?.up), history.recordStatement(m));

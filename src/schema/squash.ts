@@ -6,6 +6,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { placeholderNames } from "../core/placeholders.ts";
 import { MigrationError } from "../core/errors.ts";
 import { compareVersions, type Migration } from "../core/migration.ts";
 import { lineOf, parseStatements } from "../core/split.ts";
@@ -72,6 +73,15 @@ export async function squashMigrations(migrations: readonly Migration[], options
   }
   const replaced = sorted.filter((m) => compareVersions(m.version, target.version) <= 0);
   const kept = sorted.filter((m) => compareVersions(m.version, target.version) > 0);
+  // A baseline made from a replay would freeze one run's placeholder values (and the scratch's built-ins) into it.
+  const templated = replaced.find((m) => m.placeholders !== undefined && [m.up, m.down ?? ""].some((t) => placeholderNames(t, m.placeholders!).length > 0));
+  if (templated) {
+    throw new MigrationError(
+      "INVALID_MIGRATION",
+      `${templated.source?.up ?? `migration ${templated.version}`}: migration ${templated.version} has \${…} placeholders; squash cannot fold it into a baseline (the values would be frozen into the file): squash up to a version before it`,
+      { version: templated.version, file: templated.source?.up },
+    );
+  }
   // A replay's dump (kept on disk, as dump --from files keeps it): the schema and rows they make, no version table.
   const dump = await dumpMigrations(replaced, {
     table: options.table,

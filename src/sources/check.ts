@@ -5,6 +5,7 @@
  * `up` runs these on every pending migration before the first one is applied; `validate` runs them on all.
  * @module
  */
+import { placeholderStandIns } from "../core/placeholders.ts";
 import { codeFrame, MigrationError, SqlError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
 import { needsNoTransaction, parseStatements, transactionProblems } from "../core/split.ts";
@@ -166,8 +167,10 @@ export async function checkMigrations(migrations: readonly Migration[], directio
   const problems: Problem[] = [];
   for (const m of migrations) {
     for (const d of direction === "both" ? ["up", "down"] as const : [direction]) {
-      const script = d === "up" ? m.up : m.down;
-      if (script === undefined) continue;
+      const written = d === "up" ? m.up : m.down;
+      if (written === undefined) continue;
+      // Placeholders without their values parse as identifiers of the same length: positions stay the file's.
+      const script = m.placeholders === undefined ? written : placeholderStandIns(written, m.placeholders);
       const file = m.source?.[d] ?? `migration ${m.version} (${d})`;
       problems.push(...(await checkScript(script, { file, version: m.version, transaction: m.transaction })).problems);
     }

@@ -3,11 +3,12 @@
  * (repeatable: applied after the versioned ones whenever its checksum changes). Subdirectories are scanned, as
  * Flyway does. A migration runs in a transaction unless `executeInTransaction=false` is set (a `V…sql.conf` file or
  * a `-- flyway:executeInTransaction=false` line), or its statements cannot run in one (CREATE INDEX CONCURRENTLY,
- * VACUUM, …), which Flyway detects itself.
+ * VACUUM, …), which Flyway detects itself. `${name}` placeholders are replaced at run time, as Flyway does.
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
 import { type Migration, REPEATABLE_PREFIX, versionKey } from "../core/migration.ts";
+import { placeholderStandIns } from "../core/placeholders.ts";
 import { needsNoTransaction, parseStatements } from "../core/split.ts";
 import { badName, listDir, readOptionalText, readSqlFile } from "./files.ts";
 
@@ -38,9 +39,16 @@ export async function readFlyway(dir: string): Promise<Migration[]> {
   for (const file of files) {
     const r = REPEATABLE.exec(file.name);
     if (r) {
-      const up = await readScript(file.path);
-      const m: Migration = { version: `${REPEATABLE_PREFIX}${r[1]}`, description: describe(r[1]), up, repeatable: true, source: { up: file.path } };
+      const up = await readSqlFile(file.path);
+      const m: Migration = {
+        version: `${REPEATABLE_PREFIX}${r[1]}`,
+        description: describe(r[1]),
+        up,
+        repeatable: true,
+        source: { up: file.path },
+      };
       if (!(await inTransaction(file.path, up))) m.transaction = false;
+      if (await replacesPlaceholders(file.path, up)) m.placeholders = "flyway";
       out.push(m);
       continue;
     }
@@ -53,7 +61,7 @@ export async function readFlyway(dir: string): Promise<Migration[]> {
     }
     const version = v[2].replace(/_/g, ".");
     const key = versionKey(version);
-    const text = await readScript(file.path);
+    const text = await readSqlFile(file.path);
     if (v[1] === "U") {
       const twin = undo.get(key);
       if (twin) throw duplicate(version, twin.path, file.path);
@@ -64,6 +72,7 @@ export async function readFlyway(dir: string): Promise<Migration[]> {
     if (twin) throw duplicate(version, twin.source!.up!, file.path);
     const m: Migration = { version, description: describe(v[3]), up: text, source: { up: file.path } };
     if (!(await inTransaction(file.path, text))) m.transaction = false;
+    if (await replacesPlaceholders(file.path, text)) m.placeholders = "flyway";
     versioned.set(key, m);
     out.push(m);
   }
@@ -74,6 +83,7 @@ export async function readFlyway(dir: string): Promise<Migration[]> {
     }
     m.down = u.text;
     m.source!.down = u.path;
+    if (await replacesPlaceholders(u.path, u.text)) m.placeholders = "flyway";
     if (!(await inTransaction(u.path, u.text))) m.transaction = false;
   }
   return out;
@@ -87,32 +97,27 @@ function duplicate(version: string, first: string, second: string): MigrationErr
   return new MigrationError("DUPLICATE_VERSION", `version ${version} is defined twice: ${first} and ${second}`, { version, file: second });
 }
 
-/** A script; Flyway placeholders (`${name}`) are refused, since their values live in Flyway's configuration. */
-async function readScript(path: string): Promise<string> {
-  const text = await readSqlFile(path);
-  const at = text.search(/\$\{[^}\s]+\}/);
-  if (at !== -1) {
-    const line = text.slice(0, at).split("\n").length;
-    const name = /\$\{[^}\s]+\}/.exec(text.slice(at))![0];
-    throw new MigrationError(
-      "INVALID_MIGRATION",
-      `${path}:${line}: Flyway placeholder ${name} is not supported (its value lives in Flyway's configuration); write the value into the file`,
-      { file: path },
-    );
-  }
-  return text;
+/** A per-script setting of Flyway (`.sql.conf` file, or a `-- flyway:NAME=VALUE` line), if set. */
+async function scriptSetting(path: string, text: string, name: string): Promise<boolean | undefined> {
+  const conf = await readOptionalText(`${path}.conf`);
+  const setting = new RegExp(`^\\s*(?:--\\s*flyway:)?${name}\\s*=\\s*(true|false)\\s*$`, "im").exec(
+    `${conf ?? ""}\n${text.split(/\r?\n/).filter((l) => /^\s*--\s*flyway:/.test(l)).join("\n")}`,
+  );
+  return setting ? setting[1] === "true" : undefined;
+}
+
+/** Flyway replaces `${name}` placeholders unless the script turns it off (`placeholderReplacement=false`). */
+async function replacesPlaceholders(path: string, text: string): Promise<boolean> {
+  return (await scriptSetting(path, text, "placeholderReplacement")) !== false;
 }
 
 /** Flyway's per-script setting (`.sql.conf` file or an in-script line), else its own detection. */
 async function inTransaction(path: string, text: string): Promise<boolean> {
-  const conf = await readOptionalText(`${path}.conf`);
-  const setting = /^\s*(?:--\s*flyway:)?executeInTransaction\s*=\s*(true|false)\s*$/im.exec(
-    `${conf ?? ""}\n${text.split(/\r?\n/).filter((l) => /^\s*--\s*flyway:/.test(l)).join("\n")}`,
-  );
-  if (setting) return setting[1] === "true";
+  const setting = await scriptSetting(path, text, "executeInTransaction");
+  if (setting !== undefined) return setting;
   // Flyway's detection, by PostgreSQL's grammar; a file that does not parse stays transactional and is reported,
   // with its line, by the checks before the run.
-  const statements = await parseStatements(text).catch(() => []);
+  const statements = await parseStatements(placeholderStandIns(text, "flyway")).catch(() => []);
   return !statements.some((st) => needsNoTransaction(st) !== undefined);
 }
 

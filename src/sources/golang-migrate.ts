@@ -5,7 +5,7 @@
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
-import { type Migration, migrationFromFiles, parseFileName, readDirectives, REPEATABLE_PREFIX, versionKey } from "../core/migration.ts";
+import { applyRunDirectives, type Migration, migrationFromFiles, parseFileName, readDirectives, REPEATABLE_PREFIX, versionKey } from "../core/migration.ts";
 import { badName, listDir, readSqlFile, readSqlFiles } from "./files.ts";
 
 const EXPECTED = "VERSION_name.up.sql / VERSION_name.down.sql (VERSION is digits, e.g. 002_add_users.up.sql), or R__name.sql for a repeatable migration";
@@ -97,6 +97,7 @@ export async function readRepeatable(file: string, name: string): Promise<Migrat
     source: { up: file },
   };
   if (directives.noTransaction) m.transaction = false;
+  applyRunDirectives(m, directives, undefined, file);
   return m;
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
-import { hasStatements, type Migration, readDirectives } from "../core/migration.ts";
+import { applyRunDirectives, hasStatements, type Migration, type MigrationCheck, readDirectives } from "../core/migration.ts";
 import { badName, listDir, readSqlFile, type Section } from "./files.ts";
 
 /** A numbered file of a single-file format. */
@@ -131,7 +131,19 @@ export function singleFileMigration(file: NumberedFile, up: string, down: string
     m.source!.down = file.path;
   }
   if (!transaction || upDirectives.noTransaction || downDirectives?.noTransaction) m.transaction = false;
+  // Directive lines count from after the marker: a check names its line of the file.
+  const shift = (part: string, checks: MigrationCheck[] | undefined) => {
+    const markerLines = lineCount(part) - lineCount(stripLeadingMarker(part));
+    return checks?.map((c) => ({ ...c, line: c.line! + markerLines }));
+  };
+  upDirectives.checks = shift(up, upDirectives.checks);
+  if (downDirectives) downDirectives.checks = shift(down!, downDirectives.checks);
+  applyRunDirectives(m, upDirectives, downDirectives, file.path);
   return m;
+}
+
+function lineCount(text: string): number {
+  return text.split(/\r\n|\r|\n/).length;
 }
 
 /** A part starts with its marker line (a comment); directives come after it. */

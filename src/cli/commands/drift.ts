@@ -37,6 +37,8 @@ export interface DriftCommandOptions {
   ignore: string[];
   /** `--lock-timeout`, for the catalog reads (default 2 s). */
   lockTimeoutMs?: number;
+  /** Placeholder values for the replay. */
+  placeholders?: Record<string, string>;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function driftCommand(db: object, migrations: readonly Migration[],
     ignore: options.ignore,
     lockTimeoutMs: options.lockTimeoutMs,
     createPGlite: createScratchPGlite,
+    placeholders: options.placeholders,
   });
   return { json: { database: options.label, ...report }, text: renderDriftReport(report, options.label), exit: report.ok ? 0 : 1 };
 }

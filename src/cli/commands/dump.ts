@@ -49,6 +49,8 @@ export interface DumpCommandOptions {
   scratch?: string;
   /** `--dumper`: force one (default: chosen by the database, see dumpDatabase). */
   dumper?: Dumper;
+  /** Placeholder values for a replay of the files. */
+  placeholders?: Record<string, string>;
 }
 
 const DUMPERS: readonly Dumper[] = ["pglite-tools", "pg_dump", "snapshot"];
@@ -62,7 +64,14 @@ const DUMPERS: readonly Dumper[] = ["pglite-tools", "pg_dump", "snapshot"];
  * ```
  */
 export async function dumpCommand(db: object | undefined, migrations: readonly Migration[] | undefined, options: DumpCommandOptions): Promise<Required<CommandResult>> {
-  const common = { table: options.table, schema: options.schema, scratchUrl: options.scratch, createPGlite: createScratchPGlite, dumper: options.dumper };
+  const common = {
+    table: options.table,
+    schema: options.schema,
+    scratchUrl: options.scratch,
+    createPGlite: createScratchPGlite,
+    dumper: options.dumper,
+    placeholders: options.placeholders,
+  };
   const { dumpDatabase, dumpMigrations } = await import("../../schema/dump.ts");
   const dump = options.from === "live" && db !== undefined
     ? await dumpDatabase(db, { ...common, url: options.url })

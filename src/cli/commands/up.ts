@@ -7,6 +7,7 @@ import { MigrationError } from "../../core/errors.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { outOfOrder, planText } from "../render.ts";
 import { durationOption, withSession } from "../session.ts";
+import { placeholderValues } from "../placeholder-values.ts";
 import { compareVersions } from "../../core/migration.ts";
 
 /**
@@ -40,6 +41,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
         schema: ctx.string("schema"),
         lockTimeoutMs: durationOption(ctx, "lock-timeout"),
         timeoutMs: durationOption(ctx, "timeout"),
+        placeholders: placeholderValues(ctx),
       }));
       return {
         json: { database: label, dryRun: true, ...plan, outOfOrder: late, steps },
