@@ -24,6 +24,9 @@ function kindOf(text: string, scripts: Set<string>): string {
   if (scripts.has(text)) return "migration script";
   const appended = text.lastIndexOf("\n;\nDO $orchwf_bookkeeping"); // the history row, sent with the script
   if (appended >= 0 && scripts.has(text.slice(0, appended))) return "migration script + bookkeeping + COMMIT";
+  if (text.startsWith("BEGIN ISOLATION LEVEL") && text.includes("orchwf-step-guard")) {
+    return "one message: BEGIN + settings + try-lock + guard + migration script + bookkeeping + COMMIT + digest";
+  }
   if (text.startsWith("BEGIN ISOLATION LEVEL")) return "BEGIN + settings + try-lock + version read";
   const head = text.trim().split(/\s+/).slice(0, 3).join(" ").replace(/\$\d+.*/, "");
   return head.length > 40 ? head.slice(0, 40) : head;
@@ -31,10 +34,10 @@ function kindOf(text: string, scripts: Set<string>): string {
 
 function counting(q: Queryable, scripts: Set<string>): Queryable {
   return {
-    async exec(script) {
+    async exec(script, cancel) {
       const t0 = performance.now();
       try {
-        return await q.exec(script);
+        return await q.exec(script, cancel);
       } finally {
         note(`exec: ${kindOf(script, scripts)}`, performance.now() - t0);
       }
@@ -47,10 +50,10 @@ function counting(q: Queryable, scripts: Set<string>): Queryable {
         note(`query: ${kindOf(text, scripts)}`, performance.now() - t0);
       }
     },
-    async script(text: string) {
+    async script(text: string, cancel?: AbortSignal) {
       const t0 = performance.now();
       try {
-        return await q.script!(text);
+        return await q.script!(text, cancel);
       } finally {
         note(`script: ${kindOf(text, scripts)}`, performance.now() - t0);
       }
