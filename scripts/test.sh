@@ -65,52 +65,65 @@ bun_shard() { # log files...
   bun test --timeout 120000 "$@" >"$log" 2>&1
 }
 
-for runtime in $runtimes; do
-  log="$work/$runtime.log"
-  echo "=== $runtime ==="
-  if [ "$runtime" != bun ] && [ ${#others[@]} -eq 0 ]; then summary+=("$runtime: no files to run"); continue; fi
+# One runtime's tests; its counts go to $work/<runtime>.counts ("status pass fail skip"), its output to the log.
+run_runtime() { # runtime
+  local runtime=$1 log="$work/$1.log" status p f s
   case $runtime in
     bun)
       # bun test prints " N pass", " N skip" and " N fail" lines at the end of each process. --timeout: bunfig's
       # [test] timeout does not reach node:test tests, whose limit is otherwise 5 s (a fresh PGlite can take longer).
       bun_shard "$work/bun-cli.log" "${cli_files[@]}" &
-      cli_pid=$!
-      rest_status=0
+      local cli_pid=$! rest_status=0 cli_status=0
       bun_shard "$work/bun-rest.log" "${rest_files[@]}" || rest_status=$?
-      cli_status=0
       wait "$cli_pid" || cli_status=$?
-      cat "$work/bun-cli.log" "$work/bun-rest.log" | tee "$log"
+      cat "$work/bun-cli.log" "$work/bun-rest.log" >"$log"
       status=$((cli_status > rest_status ? cli_status : rest_status))
       pick() { # what, summed over both processes
-        local n=0 f v
-        for f in "$work/bun-cli.log" "$work/bun-rest.log"; do
-          v=$(grep -E "^ *[0-9]+ $1\$" "$f" | tail -1 | grep -oE '[0-9]+' || echo 0)
+        local n=0 file v
+        for file in "$work/bun-cli.log" "$work/bun-rest.log"; do
+          v=$(grep -E "^ *[0-9]+ $1\$" "$file" | tail -1 | grep -oE '[0-9]+' || echo 0)
           n=$((n + v))
         done
         echo "$n"
       }
-      count bun "$status" "$(pick pass)" "$(pick fail)" "$(pick skip)"
+      echo "$status $(pick pass) $(pick fail) $(pick skip)" >"$work/bun.counts"
       ;;
     deno)
       # Deno counts a describe block as a test and its tests as steps: count the leaves of its JUnit report.
       # --parallel: one file per core at a time.
-      deno test -A --parallel --junit-path="$work/deno.xml" "${others[@]}" 2>&1 | tee "$log"
-      status=${PIPESTATUS[0]}
+      deno test -A --parallel --junit-path="$work/deno.xml" "${others[@]}" >"$log" 2>&1
+      status=$?
       read -r p f s < <(node scripts/junit-leaves.mjs "$work/deno.xml" 2>/dev/null || echo "0 0 0")
-      count deno "$status" "$p" "$f" "$s"
+      echo "$status $p $f $s" >"$work/deno.counts"
       ;;
     node)
       # Node 20 cannot run .ts: tsx (a devDependency) loads it. The spec reporter ends with "ℹ pass N" lines.
       # --test-concurrency=2: one file per core at a time (Node's default leaves one core idle here).
-      node --import tsx --test --test-concurrency=2 --test-reporter=spec "${others[@]}" 2>&1 | tee "$log"
-      status=${PIPESTATUS[0]}
+      node --import tsx --test --test-concurrency=2 --test-reporter=spec "${others[@]}" >"$log" 2>&1
+      status=$?
       pick() { grep -E "^ℹ $1 [0-9]+\$" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
-      count node "$status" "$(pick pass)" "$(pick fail)" "$(pick skipped)"
+      echo "$status $(pick pass) $(pick fail) $(pick skipped)" >"$work/node.counts"
       ;;
     *)
-      echo "unknown runtime $runtime"; count "$runtime" 1 0 1 0
+      echo "unknown runtime $runtime" >"$log"
+      echo "1 0 1 0" >"$work/$runtime.counts"
       ;;
   esac
+}
+
+# Bun first (its two processes use both cores); then Deno and Node at once: their files wait on PostgreSQL, PGlite
+# start-ups and subprocesses as much as they compute, so two runners side by side finish well before two in turn.
+pids=()
+for runtime in $runtimes; do
+  if [ "$runtime" != bun ] && [ ${#others[@]} -eq 0 ]; then echo "0 0 0 0" >"$work/$runtime.counts"; continue; fi
+  if [ "$runtime" = bun ]; then run_runtime bun; else run_runtime "$runtime" & pids+=($!); fi
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+for runtime in $runtimes; do
+  echo "=== $runtime ==="
+  cat "$work/$runtime.log" 2>/dev/null
+  read -r status p f s <"$work/$runtime.counts"
+  count "$runtime" "$status" "$p" "$f" "$s"
 done
 
 echo
