@@ -256,8 +256,19 @@ export function hasStatements(sql: string): boolean {
  * ```
  */
 export function checksum(sql: string): string {
-  return createHash("sha256").update(sql.replace(/\r\n/g, "\n")).digest("hex");
+  if (sql.length < LARGE) return createHash("sha256").update(sql.replace(/\r\n/g, "\n")).digest("hex");
+  // A run asks for a file's checksum several times (status, plan, record); a large file's is worth keeping.
+  let sum = largeSums.get(sql);
+  if (sum === undefined) {
+    sum = createHash("sha256").update(sql.replace(/\r\n/g, "\n")).digest("hex");
+    if (largeSums.size >= 16) largeSums.clear();
+    largeSums.set(sql, sum);
+  }
+  return sum;
 }
+
+const LARGE = 1 << 20;
+const largeSums = new Map<string, string>();
 
 /**
  * Orders versions numerically; "001" and "1" are the same version.
