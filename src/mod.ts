@@ -109,3 +109,5 @@ if ((import.meta as { main?: boolean }).main) {
   const { runCli } = await import("./cli/main.ts");
   await runCli();
 }
+export { type FleetOptions, type FleetRecord, runFleet } from "./fleet/run.ts";
+export { type FleetDatabase, migrateFleet } from "./fleet/migrate.ts";

@@ -40,6 +40,15 @@ const NO_DATABASE = ["db", "wait", "strict"] as const;
 const TO: OptionSpec = { name: "to", value: "V", help: "" };
 
 /** `--var NAME=VALUE`: a placeholder's value, for the commands that run migrations. */
+/** A fleet run: the command once per database of a file, or per tenant schema (src/cli/fleet.ts). */
+const FLEET: readonly OptionSpec[] = [
+  { name: "targets", value: "FILE", help: "run on every database URL of FILE (one per line, # comments, ${VAR} from the environment; - reads stdin)" },
+  { name: "schemas", value: "PATTERN", help: "run on every schema of the database matching a LIKE PATTERN (tenant_%) or a list (a,b,c), each its own target" },
+  { name: "concurrency", value: "N", help: "fleet: targets at once (default 4)" },
+  { name: "canary", value: "N", help: "fleet: the first N targets first; if one fails, no other is touched" },
+  { name: "continue-on-error", help: "fleet: go on with the other targets after a failure" },
+];
+
 const VAR: OptionSpec = { name: "var", value: "NAME=VALUE", help: "value of the ${NAME} placeholder in migrations (repeatable; also ORCHWF_VAR_NAME)" };
 
 /** Every command, in the order `help` lists them. */
@@ -53,6 +62,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Refuses while an applied migration's file changed (drift), unless --allow-drift. A version lower than the " +
       "newest applied one (out of order, e.g. after merging branches) is applied with a warning; --strict refuses.",
     options: [
+      ...FLEET,
       { ...TO, help: "apply up to and including version V" },
       { name: "dry-run", help: "show what would be applied, change nothing" },
       { name: "allow-drift", help: "apply even though applied migrations were modified since" },
@@ -77,6 +87,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Rolls back applied migrations, newest first, each in its own transaction. Checks first that every one has a down " +
       "script and that its up file is the one that was applied (drift), unless --allow-drift.",
     options: [
+      ...FLEET,
       { ...TO, help: "roll back every migration above version V" },
       { name: "all", help: "roll back every applied migration" },
       { name: "allow-drift", help: "roll back even a migration whose up file changed since it was applied" },
@@ -99,7 +110,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       "One line per version with its state and when it was applied; names out-of-order pending versions. Read-only: " +
       "never creates the version table.",
-    options: [{ name: "exit-code", help: "exit 3 when migrations are pending" }],
+    options: [...FLEET, { name: "exit-code", help: "exit 3 when migrations are pending" }],
     examples: ["orchwf-migrate status", "orchwf-migrate status --json --exit-code"],
     load: () => import("./commands/status.ts"),
   },
@@ -110,7 +121,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "For every version: up, snapshot the schema, down, compare with the schema before, up again. Runs on a throwaway " +
       "in-memory PGlite unless --db is given (never on ORCHWF_DB_URL or DATABASE_URL); a --db database with tables is " +
       "refused unless --force.",
-    options: [{ name: "force", help: "with --db: verify even though the database already has tables" }, VAR],
+    options: [...FLEET, { name: "force", help: "with --db: verify even though the database already has tables" }, VAR],
     examples: ["orchwf-migrate verify --dir ./migrations", "orchwf-migrate verify --dir ./migrations --json"],
     load: () => import("./commands/verify.ts"),
   },
@@ -176,6 +187,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "--scratch server), snapshots both, and reports every missing, extra or changed object, beside applied files " +
       "whose checksum changed. Read-only on the live database.",
     options: [
+      ...FLEET,
       { name: "scratch", value: "URL", help: "replay on a throwaway database made on this server instead of PGlite" },
       { name: "ignore", value: "PATTERN", help: "leave out matching objects (repeatable), e.g. audit.* or index:public.tmp_*" },
       VAR,

@@ -99,6 +99,9 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
       interactive,
     };
     const { run } = await spec.load();
+    // A fleet run (--targets, --schemas) loads its module only then.
+    const fleet = spec.options.some((o) => o.name === "targets") && (ctx.string("targets") !== undefined || ctx.string("schemas") !== undefined);
+    if (fleet) return await (await import("./fleet.ts")).runFleetCommand(ctx, run);
     return print(out, await run(ctx));
   } catch (err) {
     return reportError(err, out, command);
