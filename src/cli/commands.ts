@@ -15,7 +15,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     name: "format",
     value: "NAME",
     env: ["ORCHWF_FORMAT"],
-    help: "format of --dir: golang-migrate, dbmate, goose, flyway, diesel, sqlx, node-pg-migrate (default: detected)",
+    help: "format of --dir: golang-migrate, dbmate, goose, flyway, diesel, sqlx, node-pg-migrate (default: detected); of lint's, validate's, verify's report: sarif, junit, github",
   },
   { name: "extensions", value: "LIST", env: ["ORCHWF_EXTENSIONS"], help: "PGlite: bundled extensions to load, e.g. pg_trgm,ltree (default: those the migrations create)" },
   { name: "table", value: "NAME", env: ["ORCHWF_TABLE"], help: "version table (default orchwf_migrations)" },
@@ -102,7 +102,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "in-memory PGlite unless --db is given (never on ORCHWF_DB_URL or DATABASE_URL); a --db database with tables is " +
       "refused unless --force.",
     options: [{ name: "force", help: "with --db: verify even though the database already has tables" }],
-    examples: ["orchwf-migrate verify --dir ./migrations", "orchwf-migrate verify --dir ./migrations --json"],
+    examples: ["orchwf-migrate verify --dir ./migrations", "orchwf-migrate verify --dir ./migrations --format junit > verify.xml"],
     load: () => import("./commands/verify.ts"),
   },
   {
@@ -145,7 +145,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Parses every up and down script with PostgreSQL's own parser and reports syntax errors, psql meta-commands, " +
       "transaction control and statements that cannot run in a transaction, each at file:line:column; exit 1 on a problem.",
     options: [],
-    examples: ["orchwf-migrate validate --dir ./migrations", "orchwf-migrate validate --dir ./migrations --json"],
+    examples: ["orchwf-migrate validate --dir ./migrations", "orchwf-migrate validate --dir ./migrations --format sarif > validate.sarif"],
     load: () => import("./commands/validate.ts"),
   },
   {
@@ -156,7 +156,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Checks the migrations against rules for operations that hurt a live database; each finding names its rule, " +
       "file:line:column, why it hurts and the safe way. Exit 1 on an error finding. See README, Lint rules.",
     options: [],
-    examples: ["orchwf-migrate lint --dir ./migrations", "orchwf-migrate lint --dir ./migrations --json"],
+    examples: ["orchwf-migrate lint --dir ./migrations", "orchwf-migrate lint --dir ./migrations --format github", "orchwf-migrate lint --dir ./migrations --format sarif > lint.sarif"],
     load: () => import("./commands/lint.ts"),
   },
   {

@@ -17,6 +17,7 @@ import { parseDuration, usage } from "./options.ts";
 import { progressLine } from "./render.ts";
 import { chooseDatabase, DEFAULT_DB_URL, type OpenDatabase, openDatabase, urlSecrets } from "./resolve-db.ts";
 import { parseFormat } from "../sources/detect.ts";
+import { directoryFormat } from "./reports/format.ts";
 
 /** setTimeout and PostgreSQL's lock_timeout both stop at 2^31-1 ms (24.8 days). */
 const MAX_MS = 2_147_483_647;
@@ -105,7 +106,7 @@ export async function chosenMigrations(ctx: CommandContext): Promise<readonly Mi
     if (withOrchwf) throw usage("--with-orchwf adds the built-in OrchWF schema to --dir's migrations: give --dir too");
     return orchwfMigrations;
   }
-  const mine = await loadMigrations(dir, { format: parseFormat(ctx.string("format")) });
+  const mine = await loadMigrations(dir, { format: parseFormat(directoryFormat(ctx)) });
   return withOrchwf ? [...orchwfMigrations, ...mine] : mine;
 }
 

@@ -5,8 +5,11 @@
 import { MigrationError } from "../../core/errors.ts";
 import type { Migration } from "../../core/migration.ts";
 import type { Migrator } from "../../migrator.ts";
+import type { LintReport } from "../../lint/lint.ts";
+import { CHECK_RULES } from "../../sources/check.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { chosenMigrations } from "../session.ts";
+import { reportFormat } from "../reports/format.ts";
 
 /**
  * Runs `lint`.
@@ -17,8 +20,21 @@ import { chosenMigrations } from "../session.ts";
  * ```
  */
 export async function run(ctx: CommandContext): Promise<CommandResult> {
-  const { json, text, exit } = await lintCommand(await chosenMigrations(ctx), ctx.string("dir"));
-  return { json, text: text.trimEnd(), exit };
+  const format = reportFormat(ctx);
+  const migrations = await chosenMigrations(ctx);
+  const { json, text, exit } = await lintCommand(migrations, ctx.string("dir"));
+  if (format === "text") return { json, text: text.trimEnd(), exit };
+  const [{ renderCheckReport }, { RULES }] = await Promise.all([import("../reports/render.ts"), import("../../lint/rules.ts")]);
+  const report = json as LintReport;
+  return {
+    exit,
+    text: renderCheckReport({
+      command: "lint",
+      rules: [...CHECK_RULES, ...RULES.map((r) => ({ id: r.id, summary: r.summary, help: `${r.why}. Safe: ${r.safe}` }))],
+      files: migrations.map((m) => m.source?.up ?? `migration ${m.version} (up)`),
+      results: report.findings.map((f) => ({ rule: f.rule, level: f.severity, file: f.file, version: f.version, line: f.line, column: f.column, message: `${f.message} (safe: ${f.safe})` })),
+    }, format),
+  };
 }
 
 /**
