@@ -15,6 +15,7 @@ import { withMigrationLock } from "./engine/lock.ts";
 import { migrationOf, refuseDirty } from "./engine/dirty.ts";
 import { applyWithoutTransaction, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
 import { readBaseline } from "./engine/session-state.ts";
+import { type LockRetryPolicy, lockRetryPolicy, withLockRetries } from "./engine/lock-retry.ts";
 import { serverFailure } from "./engine/sql-error.ts";
 import { applyStep, revertStep, type StepContext, type StepMemory } from "./engine/step.ts";
 import type { VerifyOptions, VerifyReport } from "./schema/verify.ts";
@@ -34,13 +35,14 @@ import type {
   StatusReport,
 } from "./engine/api.ts";
 
-export type { Logger, MigrationEvent, MigrationRun } from "./engine/events.ts";
+export type { Logger, MigrationEvent, MigrationRun, RetryEvent } from "./engine/events.ts";
 /** Kept here too: the CLI and users imported it from the Migrator before it moved to core/errors.ts. */
 export { toConnectionError } from "./core/errors.ts";
 
 export type {
   BaselineOptions,
   BaselineResult,
+  LockRetryOptions,
   MigrateOptions,
   MigrateResult,
   MigrationPlan,
@@ -87,6 +89,7 @@ export class Migrator {
   private readonly driver: Driver;
   private readonly history: History;
   private readonly lockTimeoutMs: number;
+  private readonly lockRetry: LockRetryPolicy;
   private readonly schema?: string;
   private readonly reporter: Reporter;
   private readonly logger?: Logger;
@@ -103,6 +106,7 @@ export class Migrator {
       throw new MigrationError("USAGE", `lockTimeoutMs must be a positive number of milliseconds, not ${String(lockTimeoutMs)}`);
     }
     this.lockTimeoutMs = lockTimeoutMs;
+    this.lockRetry = lockRetryPolicy(options);
     this.logger = options.logger;
     this.onEvent = options.onEvent;
     this.reporter = new Reporter(options.logger, options.onEvent);
@@ -121,7 +125,7 @@ export class Migrator {
     const deadline = new Deadline(options);
     try {
       const to = resolveTarget(this.migrations, options.to); // a bad `to` touches nothing
-      const ctx = await this.prepare(deadline);
+      const ctx = await this.prepare(deadline, lockRetryPolicy(options, this.lockRetry));
       await this.adoptSquashed(ctx, deadline);
       const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.read(this.driver));
       const plan = this.planOf(rows, to);
@@ -151,7 +155,8 @@ export class Migrator {
     const memory: StepMemory = {};
     for (;;) {
       deadline.check();
-      const outcome = await applyStep(ctx, deadline, options, memory);
+      // A statement that waited too long for its lock: the step rolled back; it is tried again after a backoff.
+      const outcome = await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, (err) => this.failedMigration(err), "up", () => applyStep(ctx, deadline, options, memory));
       if (outcome.kind === "done") return applied;
       if (outcome.kind === "busy") {
         await waitForRunning(ctx, deadline, outcome.row, waiting);
@@ -180,7 +185,7 @@ export class Migrator {
     const deadline = new Deadline(options);
     try {
       rollbackTargets(this.migrations, [], options); // a bad `to` touches nothing
-      const ctx = await this.prepare(deadline);
+      const ctx = await this.prepare(deadline, lockRetryPolicy(options, this.lockRetry));
       const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.readExisting(this.driver));
       refuseDirty(ctx, rows);
       const targets = rollbackTargets(this.migrations, rows, options);
@@ -193,7 +198,7 @@ export class Migrator {
           if (run) rolledBack.push(run);
           continue;
         }
-        const ms = await revertStep(ctx, deadline, target);
+        const ms = await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, () => target, "down", () => revertStep(ctx, deadline, target));
         if (ms !== undefined) rolledBack.push(this.reporter.done("down", target, ms));
       }
       return { rolledBack };
@@ -219,9 +224,11 @@ export class Migrator {
         allowDrift: options.allowDrift,
         signal: options.signal,
         timeoutMs: deadline.remainingMs(),
+        ddlLockTimeoutMs: options.ddlLockTimeoutMs,
+        lockRetries: options.lockRetries,
       });
       if (rolledBack.length === 0) return { rolledBack, applied: [] };
-      const ctx = await this.prepare(deadline);
+      const ctx = await this.prepare(deadline, lockRetryPolicy(options, this.lockRetry));
       const applied = await this.applyLoop(ctx, deadline, { only: rolledBack[0].version });
       return { rolledBack, applied };
     } finally {
@@ -404,7 +411,7 @@ export class Migrator {
    * schema (our statements never follow a search_path a migration changed) and the session state each migration
    * starts with. The first connection errors surface here.
    */
-  private async prepare(deadline: Deadline): Promise<StepContext> {
+  private async prepare(deadline: Deadline, lockRetry: LockRetryPolicy = this.lockRetry): Promise<StepContext> {
     deadline.check();
     const [{ located, ready }, baseline] = await this.connected(
       `reading ${this.history.qualified}`,
@@ -419,6 +426,7 @@ export class Migrator {
       migrations: this.migrations,
       reporter: this.reporter,
       baseline,
+      lockRetry,
     };
     if (ready) return ctx;
     await withMigrationLock(ctx, deadline, async (tx) => {
@@ -432,6 +440,12 @@ export class Migrator {
       }
     });
     return ctx;
+  }
+
+  /** The migration a step's error names (a SqlError carries its version). */
+  private failedMigration(err: unknown): Migration | undefined {
+    const version = err instanceof MigrationError ? err.version : undefined;
+    return version === undefined ? undefined : migrationOf(this, version);
   }
 
   private driftError(versions: string[]): MigrationError {

@@ -150,7 +150,7 @@ describe("lint and validate reports", () => {
     assert.ok(failure.text.includes(`${join(dir, "003_meta.up.sql")}:2:1`), failure.text);
   });
 
-  test("lint --format junit: errors fail, warnings pass with their message; lint --format github: one annotation each", LONG, async () => {
+  test("lint --format junit: errors fail, notes pass with their message; lint --format github: one annotation each", LONG, async () => {
     const dir = dirWith(LINTED);
     const junit = await cli(["lint", "--dir", dir, "--format", "junit"]);
     assert.equal(junit.code, 1);
@@ -167,7 +167,7 @@ describe("lint and validate reports", () => {
     assert.ok(annotations.some((a) => a.startsWith(`::error file=${file},line=3,col=3,title=lint%3A index-not-concurrent::`)), annotations.join("\n"));
     assert.equal(annotations.length, 3);
     for (const a of annotations) assert.match(a, /^::(error|warning|notice) file=[^,:]+,line=\d+,col=\d+,title=[^,:]+::[^\n]+$/);
-    assert.match(lines[lines.length - 1], /^lint: 2 errors, 1 warnings, 0 notes in 3 files$/);
+    assert.match(lines[lines.length - 1], /^lint: 2 errors, 0 warnings, 1 note in 3 files$/);
   });
 
   test("a clean directory: SARIF with no results, JUnit all passing, exit 0", LONG, async () => {

@@ -12,6 +12,7 @@ import { parseStatements, transactionWrapper } from "../core/split.ts";
 import { type Database, toDriver } from "../drivers/detect.ts";
 import { History, VersionSet } from "../engine/history.ts";
 import { lockOpeningSql } from "../engine/lock.ts";
+import { lockRetryPolicy, SessionLockTimeout, statementLockTimeout } from "../engine/lock-retry.ts";
 import { readBaseline, restoreSessionSql } from "../engine/session-state.ts";
 import { closingSql, recordApplied, type StepContext } from "../engine/step.ts";
 import type { MigrationPlan } from "../migrator.ts";
@@ -45,7 +46,7 @@ export async function dryRunSteps(
   db: Database,
   plan: MigrationPlan,
   migrations: readonly Migration[],
-  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number } = {},
+  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number; ddlLockTimeoutMs?: number; lockRetries?: number } = {},
 ): Promise<DryRunStep[]> {
   const driver = toDriver(db);
   // As the run resolves it: the version table's schema is fixed at the start and named in every statement.
@@ -58,6 +59,7 @@ export async function dryRunSteps(
     migrations,
     reporter: undefined as never, // never called: nothing runs
     baseline: await readBaseline(driver),
+    lockRetry: lockRetryPolicy(options),
   };
   const byVersion = new Map(migrations.map((m) => [m.version, m]));
   const pending = plan.pending.map((p) => byVersion.get(p.version)).filter((m) => m !== undefined);
@@ -66,7 +68,11 @@ export async function dryRunSteps(
   const ours = (sql: string): DryRunStatement => ({ sql, bookkeeping: true });
   // On PGlite the driver's transaction() sends BEGIN itself, before the opening; COMMIT ends both.
   const begin = driver.embedded ? [ours("BEGIN")] : [];
-  const opening = (read: string, timeoutMs = options.timeoutMs) => [...begin, ...lockOpeningSql(ctx, timeoutMs, read, driver.embedded).map(ours)];
+  // A step's opening sets its statements' lock wait; the settling of a no-transaction migration's row does not.
+  const opening = (read: string, timeoutMs = options.timeoutMs, step = true) => [
+    ...begin,
+    ...lockOpeningSql(ctx, timeoutMs, read, driver.embedded, step ? statementLockTimeout(ctx.lockRetry) : undefined).map(ours),
+  ];
   const commit = [ours("COMMIT")];
   // What each step's read compares with: the versions the run has seen so far, tracked as the engine tracks them
   // (the server's digest of what it read, plus the version the step before applied).
@@ -83,10 +89,10 @@ export async function dryRunSteps(
       ? [
         ...opening(read), ours(history.claimStatement(m)), ...commit,
         ...(options.schema === undefined ? [] : [ours(`SET search_path TO ${quoteIdent(options.schema)}`)]),
-        ...own,
+        ...withSessionLockTimeouts(own, new SessionLockTimeout(ctx.lockRetry)),
         ours(restoreSessionSql(ctx.baseline)),
         // Settled under a new lock with no time limit: the outcome is recorded even when the run was stopped.
-        ...opening("SELECT true AS ok", undefined),
+        ...opening("SELECT true AS ok", undefined, false),
         ours(`UPDATE ${history.qualified} SET dirty = $2, execution_ms = $3 WHERE version = $1 -- $1 = ${quoteLiteral(m.version)}, $2 = false, $3 = its duration`),
         ...commit,
       ]
@@ -98,6 +104,14 @@ export async function dryRunSteps(
     known = m.transaction === false ? undefined : after;
   }
   return steps;
+}
+
+/** A no-transaction migration's statements, each preceded by the lock_timeout change the engine sends before it. */
+function withSessionLockTimeouts(own: DryRunStatement[], locks: SessionLockTimeout): DryRunStatement[] {
+  return own.flatMap((st) => {
+    const set = locks.before(st.sql);
+    return set === undefined ? [st] : [{ sql: set, bookkeeping: true }, st];
+  });
 }
 
 /** A digest expression's value, as the server reports it in a step's read. */

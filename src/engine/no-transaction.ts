@@ -14,6 +14,7 @@ import { quoteIdent } from "../core/sql-text.ts";
 import type { MigrationRun } from "./events.ts";
 import { connectionLost, withMigrationLock } from "./lock.ts";
 import { restoreSessionSql } from "./session-state.ts";
+import { SessionLockTimeout, withLockRetries } from "./lock-retry.ts";
 import { sqlError } from "./sql-error.ts";
 import { dirtyError, fileOf, migrationOf, refuseDirty } from "./dirty.ts";
 import type { StepContext } from "./step-context.ts";
@@ -100,11 +101,17 @@ async function runStatements(
   return await ctx.driver.session(async (conn) => {
     if (ctx.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(ctx.schema)}`);
     let lost = false;
+    const locks = new SessionLockTimeout(ctx.lockRetry);
     try {
       for (let i = 0; i < statements.length; i++) {
         if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
         try {
-          await deadline.race(conn.exec(statements[i].text));
+          // A lock wait that timed out changed nothing: that statement alone is tried again after a backoff.
+          await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, () => m, direction, async () => {
+            const lockTimeout = locks.before(statements[i].text);
+            if (lockTimeout !== undefined) await deadline.race(conn.exec(lockTimeout));
+            await deadline.race(conn.exec(statements[i].text));
+          }, statements[i].text);
         } catch (err) {
           const stopped = err instanceof MigrationError && (err.code === "TIMEOUT" || err.code === "ABORTED");
           // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.

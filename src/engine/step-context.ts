@@ -6,6 +6,7 @@
 import type { Migration } from "../core/migration.ts";
 import type { Reporter } from "./events.ts";
 import type { LockContext } from "./lock.ts";
+import type { LockRetryPolicy } from "./lock-retry.ts";
 import type { SessionBaseline } from "./session-state.ts";
 
 /** What every step needs: the lock's context, the migrations and where progress goes. */
@@ -14,4 +15,6 @@ export interface StepContext extends LockContext {
   reporter: Reporter;
   /** The session state every migration starts with (see session-state.ts). */
   baseline: SessionBaseline;
+  /** How the migrations' statements wait for table locks, and how often a timed-out wait is retried. */
+  lockRetry: LockRetryPolicy;
 }

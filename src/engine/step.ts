@@ -12,6 +12,7 @@ import { refuseDirty } from "./dirty.ts";
 import type { StepContext } from "./step-context.ts";
 import { BOOKKEEPING_MARK, bookkeepingBlock, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
 import { restoreStatements } from "./session-state.ts";
+import { statementLockTimeout } from "./lock-retry.ts";
 
 export type { StepContext } from "./step-context.ts";
 
@@ -86,7 +87,7 @@ export function applyStep(
     // A repeatable's row changes its checksum, not the version set: after one, the next step reads afresh.
     if (!next.repeatable) Object.assign(memory, { known: seen.with(next.version), pending, next: first + 1 });
     return { kind: "applied", migration: next, durationMs };
-  }, ctx.history.versionReadSql(known));
+  }, ctx.history.versionReadSql(known), statementLockTimeout(ctx.lockRetry));
 }
 
 /**
@@ -135,7 +136,7 @@ export function revertStep(ctx: StepContext, deadline: Deadline, target: Migrati
     const row = rows.find((r) => sameVersion(r.version, target.version));
     if (!row) return undefined; // another runner did it
     return await runScript(ctx, tx, target, "down", deadline, [ctx.history.removeStatement(row.version)]);
-  });
+  }, undefined, statementLockTimeout(ctx.lockRetry));
 }
 
 /**

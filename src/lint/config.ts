@@ -72,7 +72,7 @@ export function checkLintConfig(config: LintConfig, file: string): LintConfig {
   const ids = new Set(RULES.map((r) => r.id));
   for (const [id, level] of Object.entries(config.rules ?? {})) {
     if (!ids.has(id)) throw bad(`unknown rule "${id}" (rules: ${[...ids].join(", ")})`);
-    if (!["error", "warning", "off"].includes(level)) throw bad(`rule "${id}": "${level}" must be "error", "warning" or "off"`);
+    if (!["error", "warning", "note", "off"].includes(level)) throw bad(`rule "${id}": "${level}" must be "error", "warning", "note" or "off"`);
   }
   if (config.postgresVersion !== undefined && !(Number.isInteger(config.postgresVersion) && config.postgresVersion >= 9)) {
     throw bad(`postgresVersion must be a major version number such as 15`);

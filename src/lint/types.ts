@@ -5,8 +5,8 @@
 import type { ParsedStatement } from "../sources/parser.ts";
 import type { SchemaState } from "./schema-state.ts";
 
-/** How bad a finding is: errors make `lint` exit 1 and `up --lint` refuse. */
-export type Severity = "error" | "warning";
+/** How bad a finding is: errors make `lint` exit 1 and `up --lint` refuse; a note is for information. */
+export type Severity = "error" | "warning" | "note";
 
 /** One finding of `lint`. */
 export interface Finding {

@@ -20,8 +20,11 @@ export function renderGithub(report: CheckReport): string {
     const properties = [`file=${property(r.file)}`, `line=${r.line}`, `col=${r.column}`, `title=${property(`${report.command}: ${r.rule}`)}`];
     return `::${COMMAND[r.level]} ${properties.join(",")}::${data(r.message)}`;
   });
-  const count = (level: ReportLevel) => report.results.filter((r) => r.level === level).length;
-  lines.push(`${report.command}: ${count("error")} errors, ${count("warning")} warnings, ${count("note")} notes in ${report.files.length} files`);
+  const count = (level: ReportLevel, word = level) => {
+    const n = report.results.filter((r) => r.level === level).length;
+    return `${n} ${word}${n === 1 ? "" : "s"}`;
+  };
+  lines.push(`${report.command}: ${count("error")}, ${count("warning")}, ${count("note")} in ${report.files.length} file${report.files.length === 1 ? "" : "s"}`);
   return lines.join("\n");
 }
 
