@@ -15,6 +15,7 @@ import { withMigrationLock } from "./engine/lock.ts";
 import { migrationOf, refuseDirty } from "./engine/dirty.ts";
 import { applyWithoutTransaction, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
 import { readBaseline } from "./engine/session-state.ts";
+import { type LockRetryPolicy, lockRetryPolicy, withLockRetries } from "./engine/lock-retry.ts";
 import { serverFailure } from "./engine/sql-error.ts";
 import { applyStep, revertStep, type StepContext, type StepMemory } from "./engine/step.ts";
 import { scriptOf } from "./engine/step-context.ts";
@@ -37,13 +38,14 @@ import type {
   StatusReport,
 } from "./engine/api.ts";
 
-export type { Logger, MigrationEvent, MigrationRun } from "./engine/events.ts";
+export type { Logger, MigrationEvent, MigrationRun, RetryEvent } from "./engine/events.ts";
 /** Kept here too: the CLI and users imported it from the Migrator before it moved to core/errors.ts. */
 export { toConnectionError } from "./core/errors.ts";
 
 export type {
   BaselineOptions,
   BaselineResult,
+  LockRetryOptions,
   MigrateOptions,
   MigrateResult,
   MigrationPlan,
@@ -108,6 +110,7 @@ export class Migrator {
   private readonly driver: Driver;
   private readonly history: History;
   private readonly lockTimeoutMs: number;
+  private readonly lockRetry: LockRetryPolicy;
   private readonly schema?: string;
   private readonly reporter: Reporter;
   private readonly logger?: Logger;
@@ -125,6 +128,7 @@ export class Migrator {
       throw new MigrationError("USAGE", `lockTimeoutMs must be a positive number of milliseconds, not ${String(lockTimeoutMs)}`);
     }
     this.lockTimeoutMs = lockTimeoutMs;
+    this.lockRetry = lockRetryPolicy(options);
     this.logger = options.logger;
     this.onEvent = options.onEvent;
     this.reporter = new Reporter(options.logger, options.onEvent);
@@ -144,7 +148,7 @@ export class Migrator {
     const deadline = new Deadline(options);
     try {
       const to = resolveTarget(this.migrations, options.to); // a bad `to` touches nothing
-      const ctx = await this.prepare(deadline);
+      const ctx = await this.prepare(deadline, lockRetryPolicy(options, this.lockRetry));
       await this.adoptSquashed(ctx, deadline);
       const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.read(this.driver));
       const plan = this.planOf(rows, to);
@@ -177,7 +181,8 @@ export class Migrator {
     const memory: StepMemory = {};
     for (;;) {
       deadline.check();
-      const outcome = await applyStep(ctx, deadline, options, memory);
+      // A statement that waited too long for its lock: the step rolled back; it is tried again after a backoff.
+      const outcome = await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, (err) => this.failedMigration(err), "up", () => applyStep(ctx, deadline, options, memory));
       if (outcome.kind === "done") return applied;
       if (outcome.kind === "busy") {
         await waitForRunning(ctx, deadline, outcome.row, waiting);
@@ -206,7 +211,7 @@ export class Migrator {
     const deadline = new Deadline(options);
     try {
       rollbackTargets(this.migrations, [], options); // a bad `to` touches nothing
-      const ctx = await this.prepare(deadline);
+      const ctx = await this.prepare(deadline, lockRetryPolicy(options, this.lockRetry));
       const rows = await this.connected(`reading ${ctx.history.qualified}`, () => ctx.history.readExisting(this.driver));
       refuseDirty(ctx, rows);
       const targets = rollbackTargets(this.migrations, rows, options);
@@ -220,7 +225,7 @@ export class Migrator {
           if (run) rolledBack.push(run);
           continue;
         }
-        const ms = await revertStep(ctx, deadline, target);
+        const ms = await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, () => target, "down", () => revertStep(ctx, deadline, target));
         if (ms !== undefined) rolledBack.push(this.reporter.done("down", target, ms));
       }
       return { rolledBack };
@@ -246,9 +251,11 @@ export class Migrator {
         allowDrift: options.allowDrift,
         signal: options.signal,
         timeoutMs: deadline.remainingMs(),
+        ddlLockTimeoutMs: options.ddlLockTimeoutMs,
+        lockRetries: options.lockRetries,
       });
       if (rolledBack.length === 0) return { rolledBack, applied: [] };
-      const ctx = await this.prepare(deadline);
+      const ctx = await this.prepare(deadline, lockRetryPolicy(options, this.lockRetry));
       await this.resolvePlaceholders(ctx, this.migrations.filter((m) => sameVersion(m.version, rolledBack[0].version)), "up");
       const applied = await this.applyLoop(ctx, deadline, { only: rolledBack[0].version });
       return { rolledBack, applied };
@@ -432,7 +439,7 @@ export class Migrator {
    * schema (our statements never follow a search_path a migration changed) and the session state each migration
    * starts with. The first connection errors surface here.
    */
-  private async prepare(deadline: Deadline): Promise<StepContext> {
+  private async prepare(deadline: Deadline, lockRetry: LockRetryPolicy = this.lockRetry): Promise<StepContext> {
     deadline.check();
     const [{ located, ready }, baseline] = await this.connected(
       `reading ${this.history.qualified}`,
@@ -447,6 +454,7 @@ export class Migrator {
       migrations: this.migrations,
       reporter: this.reporter,
       baseline,
+      lockRetry,
     };
     if (ready) return ctx;
     await withMigrationLock(ctx, deadline, async (tx) => {
@@ -460,6 +468,12 @@ export class Migrator {
       }
     });
     return ctx;
+  }
+
+  /** The migration a step's error names (a SqlError carries its version). */
+  private failedMigration(err: unknown): Migration | undefined {
+    const version = err instanceof MigrationError ? err.version : undefined;
+    return version === undefined ? undefined : migrationOf(this, version);
   }
 
   private driftError(versions: string[]): MigrationError {

@@ -55,6 +55,7 @@ export {
 export {
   type BaselineOptions,
   type BaselineResult,
+  type LockRetryOptions,
   type Logger,
   type MigrateOptions,
   type MigrateResult,
@@ -66,11 +67,13 @@ export {
   type RollbackOptions,
   type RedoOptions,
   type RedoResult,
+  type RetryEvent,
   type RollbackResult,
   type StatusReport,
   toConnectionError,
 } from "./migrator.ts";
 export { placeholderNames, type PlaceholderValues, substitutePlaceholders } from "./core/placeholders.ts";
+export { DEFAULT_DDL_LOCK_TIMEOUT_MS, DEFAULT_LOCK_RETRIES } from "./engine/lock-retry.ts";
 export { type AppliedRow, type MigrationState, type StatusEntry } from "./core/plan.ts";
 export { quickSetup, type QuickSetupOptions } from "./quick-setup.ts";
 export { splitStatements, type Statement } from "./core/split.ts";

@@ -110,7 +110,7 @@ describe("lock wait timeout on PostgreSQL", () => {
     }
   });
 
-  test("a migration waiting for a table lock an application holds: SQL_ERROR 55P03 naming the line, nothing changed", { timeout: 120_000 }, async (t) => {
+  test("a migration waiting for a table lock an application holds (no retries): SQL_ERROR 55P03, nothing changed", { timeout: 120_000 }, async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
     const app = postgres(d.url!, { max: 1, onnotice: () => {} });
@@ -128,7 +128,7 @@ describe("lock wait timeout on PostgreSQL", () => {
         await released;
       });
       await isLocked;
-      const err = await new Migrator(d.db, { migrations: [base, alter], lockTimeoutMs: 300 }).migrate().catch((e) => e);
+      const err = await new Migrator(d.db, { migrations: [base, alter], ddlLockTimeoutMs: 300, lockRetries: 0 }).migrate().catch((e) => e);
       release();
       await holding;
       assert.equal(err.code, "SQL_ERROR", String(err));
@@ -141,13 +141,16 @@ describe("lock wait timeout on PostgreSQL", () => {
     }
   });
 
-  test("the default lock timeout is finite (60 s), set for the migration's own statements too", { timeout: 120_000 }, async (t) => {
+  test("lock timeouts are finite: a migration's statements wait 2 s by default, 60 s (the migration lock's) with ddlLockTimeoutMs 0", { timeout: 120_000 }, async (t) => {
     if (!(await postgresEngine.available())) return t.skip("no PostgreSQL server here");
     const d = await postgresEngine.open();
     try {
       const probe: Migration = { version: "1", description: "probe", up: "CREATE TABLE probe AS SELECT current_setting('lock_timeout') AS v;" };
       await new Migrator(d.db, { migrations: [probe] }).migrate();
-      assert.deepEqual(await d.query("SELECT v FROM probe"), [{ v: "1min" }]);
+      assert.deepEqual(await d.query("SELECT v FROM probe"), [{ v: "2s" }]);
+      const probe2: Migration = { version: "2", description: "probe", up: "CREATE TABLE probe2 AS SELECT current_setting('lock_timeout') AS v;" };
+      await new Migrator(d.db, { migrations: [probe, probe2], ddlLockTimeoutMs: 0 }).migrate();
+      assert.deepEqual(await d.query("SELECT v FROM probe2"), [{ v: "1min" }]);
     } finally {
       await d.close();
     }

@@ -15,12 +15,19 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     name: "format",
     value: "NAME",
     env: ["ORCHWF_FORMAT"],
-    help: "format of --dir: golang-migrate, dbmate, goose, flyway, diesel, sqlx, node-pg-migrate (default: detected)",
+    help: "format of --dir: golang-migrate, dbmate, goose, flyway, diesel, sqlx, node-pg-migrate (default: detected); of lint's, validate's, verify's report: sarif, junit, github",
   },
   { name: "extensions", value: "LIST", env: ["ORCHWF_EXTENSIONS"], help: "PGlite: bundled extensions to load, e.g. pg_trgm,ltree (default: those the migrations create)" },
   { name: "table", value: "NAME", env: ["ORCHWF_TABLE"], help: "version table (default orchwf_migrations)" },
   { name: "schema", value: "NAME", env: ["ORCHWF_SCHEMA"], help: "schema of the version table and the migrations" },
-  { name: "lock-timeout", value: "DURATION", env: ["ORCHWF_LOCK_TIMEOUT"], help: "wait for the migration lock at most this long (default 60s)" },
+  { name: "lock-timeout", value: "DURATION", env: ["ORCHWF_LOCK_TIMEOUT"], help: "wait for the migration lock (another run) at most this long (default 60s)" },
+  {
+    name: "ddl-lock-timeout",
+    value: "DURATION",
+    env: ["ORCHWF_DDL_LOCK_TIMEOUT"],
+    help: "a migration's statement waits for a table lock at most this long, then the migration is retried (default 2s; 0: as --lock-timeout)",
+  },
+  { name: "lock-retries", value: "N", env: ["ORCHWF_LOCK_RETRIES"], help: "retries of a migration whose statement's lock wait timed out (default 10)" },
   { name: "timeout", value: "DURATION", env: ["ORCHWF_TIMEOUT"], help: "overall time limit (default none)" },
   { name: "wait", env: ["ORCHWF_WAIT"], help: "retry connecting while the database is starting (up to --timeout, else 60 s)" },
   { name: "strict", env: ["ORCHWF_STRICT"], help: "refuse out-of-order versions instead of warning" },
@@ -122,7 +129,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "in-memory PGlite unless --db is given (never on ORCHWF_DB_URL or DATABASE_URL); a --db database with tables is " +
       "refused unless --force.",
     options: [...FLEET, { name: "force", help: "with --db: verify even though the database already has tables" }, VAR],
-    examples: ["orchwf-migrate verify --dir ./migrations", "orchwf-migrate verify --dir ./migrations --json"],
+    examples: ["orchwf-migrate verify --dir ./migrations", "orchwf-migrate verify --dir ./migrations --format junit > verify.xml"],
     load: () => import("./commands/verify.ts"),
   },
   {
@@ -165,7 +172,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Parses every up and down script with PostgreSQL's own parser and reports syntax errors, psql meta-commands, " +
       "transaction control and statements that cannot run in a transaction, each at file:line:column; exit 1 on a problem.",
     options: [],
-    examples: ["orchwf-migrate validate --dir ./migrations", "orchwf-migrate validate --dir ./migrations --json"],
+    examples: ["orchwf-migrate validate --dir ./migrations", "orchwf-migrate validate --dir ./migrations --format sarif > validate.sarif"],
     load: () => import("./commands/validate.ts"),
   },
   {
@@ -176,7 +183,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Checks the migrations against rules for operations that hurt a live database; each finding names its rule, " +
       "file:line:column, why it hurts and the safe way. Exit 1 on an error finding. See README, Lint rules.",
     options: [],
-    examples: ["orchwf-migrate lint --dir ./migrations", "orchwf-migrate lint --dir ./migrations --json"],
+    examples: ["orchwf-migrate lint --dir ./migrations", "orchwf-migrate lint --dir ./migrations --format github", "orchwf-migrate lint --dir ./migrations --format sarif > lint.sarif"],
     load: () => import("./commands/lint.ts"),
   },
   {

@@ -19,6 +19,7 @@ import { type Database, toDriver } from "../drivers/detect.ts";
 import { History, VersionSet } from "../engine/history.ts";
 import { canFold, foldedSql } from "../engine/folded-step.ts";
 import { lockOpeningSql } from "../engine/lock.ts";
+import { lockRetryPolicy, SessionLockTimeout, statementLockTimeout } from "../engine/lock-retry.ts";
 import { readBaseline, restoreSessionSql } from "../engine/session-state.ts";
 import { closingSql, recordApplied, type StepContext } from "../engine/step.ts";
 import type { MigrationPlan } from "../migrator.ts";
@@ -64,7 +65,15 @@ export async function dryRunSteps(
   db: Database,
   plan: MigrationPlan,
   migrations: readonly Migration[],
-  options: { table?: string; schema?: string; lockTimeoutMs?: number; timeoutMs?: number; placeholders?: Readonly<Record<string, string>> } = {},
+  options: {
+    table?: string;
+    schema?: string;
+    lockTimeoutMs?: number;
+    timeoutMs?: number;
+    placeholders?: Readonly<Record<string, string>>;
+    ddlLockTimeoutMs?: number;
+    lockRetries?: number;
+  } = {},
 ): Promise<DryRunStep[]> {
   const driver = toDriver(db);
   // As the run resolves it: the version table's schema is fixed at the start and named in every statement.
@@ -77,6 +86,7 @@ export async function dryRunSteps(
     migrations,
     reporter: undefined as never, // never called: nothing runs
     baseline: await readBaseline(driver),
+    lockRetry: lockRetryPolicy(options),
   };
   const byVersion = new Map(migrations.map((m) => [m.version, m]));
   const pending = plan.pending.map((p) => byVersion.get(p.version)).filter((m) => m !== undefined);
@@ -87,7 +97,11 @@ export async function dryRunSteps(
   const ours = (sql: string): DryRunStatement => ({ sql, bookkeeping: true });
   // On PGlite the driver's transaction() sends BEGIN itself, before the opening; COMMIT ends both.
   const begin = driver.embedded ? [ours("BEGIN")] : [];
-  const opening = (read: string, timeoutMs = options.timeoutMs) => [...begin, ...lockOpeningSql(ctx, timeoutMs, read, driver.embedded).map(ours)];
+  // A step's opening sets its statements' lock wait; the settling of a no-transaction migration's row does not.
+  const opening = (read: string, timeoutMs = options.timeoutMs, step = true) => [
+    ...begin,
+    ...lockOpeningSql(ctx, timeoutMs, read, driver.embedded, step ? statementLockTimeout(ctx.lockRetry) : undefined).map(ours),
+  ];
   const commit = [ours("COMMIT")];
   // After a step it applied itself, the engine sends the next one in one message (engine/folded-step.ts).
   const foldedStatements = (m: Migration, known: VersionSet, own: DryRunStatement[], closing: string) => {
@@ -112,10 +126,10 @@ export async function dryRunSteps(
       ? [
         ...opening(read), ...checkSql, ours(history.claimStatement(m)), ...commit,
         ...(options.schema === undefined ? [] : [ours(`SET search_path TO ${quoteIdent(options.schema)}`)]),
-        ...own,
+        ...withSessionLockTimeouts(own, new SessionLockTimeout(ctx.lockRetry)),
         ours(restoreSessionSql(ctx.baseline)),
         // Settled under a new lock with no time limit: the outcome is recorded even when the run was stopped.
-        ...opening("SELECT true AS ok", undefined),
+        ...opening("SELECT true AS ok", undefined, false),
         ours(`UPDATE ${history.qualified} SET dirty = $2, execution_ms = $3 WHERE version = $1 -- $1 = ${quoteLiteral(m.version)}, $2 = false, $3 = its duration`),
         ...commit,
       ]
@@ -156,6 +170,14 @@ async function evaluateChecks(driver: Driver, m: Migration, checks: readonly Mig
     if (err !== rollback) throw err;
   });
   return out;
+}
+
+/** A no-transaction migration's statements, each preceded by the lock_timeout change the engine sends before it. */
+function withSessionLockTimeouts(own: DryRunStatement[], locks: SessionLockTimeout): DryRunStatement[] {
+  return own.flatMap((st) => {
+    const set = locks.before(st.sql);
+    return set === undefined ? [st] : [{ sql: set, bookkeeping: true }, st];
+  });
 }
 
 /** A digest expression's value, as the server reports it in a step's read. */

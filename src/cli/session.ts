@@ -10,7 +10,7 @@ import { orchwfMigrations } from "../builtin.ts";
 import { Deadline, type RunOptions } from "../core/deadline.ts";
 import { MigrationError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
-import { type MigrationEvent, Migrator } from "../migrator.ts";
+import { type MigrationEvent, Migrator, type RetryEvent } from "../migrator.ts";
 import { loadMigrations } from "../sources/load.ts";
 import { placeholderValues } from "./placeholder-values.ts";
 import type { CommandContext } from "./context.ts";
@@ -18,6 +18,8 @@ import { parseDuration, usage } from "./options.ts";
 import { progressLine } from "./render.ts";
 import { chooseDatabase, DEFAULT_DB_URL, type OpenDatabase, openDatabase, urlSecrets } from "./resolve-db.ts";
 import { parseFormat } from "../sources/detect.ts";
+import { directoryFormat } from "./reports/format.ts";
+import { lockRetryOptions } from "./lock-retry-options.ts";
 
 /** setTimeout and PostgreSQL's lock_timeout both stop at 2^31-1 ms (24.8 days). */
 const MAX_MS = 2_147_483_647;
@@ -41,6 +43,8 @@ export interface Session {
   expect(total: number, manual?: boolean): void;
   /** One more done (with `expect(n, true)`: verify counts versions, not its ups and downs). */
   tick(): void;
+  /** Every retry after a lock timeout so far (the --json result lists them). */
+  retries: RetryEvent[];
 }
 
 /** How a command wants its session. */
@@ -106,7 +110,7 @@ export async function chosenMigrations(ctx: CommandContext): Promise<readonly Mi
     if (withOrchwf) throw usage("--with-orchwf adds the built-in OrchWF schema to --dir's migrations: give --dir too");
     return orchwfMigrations;
   }
-  const mine = await loadMigrations(dir, { format: parseFormat(ctx.string("format")) });
+  const mine = await loadMigrations(dir, { format: parseFormat(directoryFormat(ctx)) });
   return withOrchwf ? [...orchwfMigrations, ...mine] : mine;
 }
 
@@ -154,8 +158,13 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
     out.progress(`[${done}/${total}] ${now}  ${seconds}s`);
   };
   let ticker: ReturnType<typeof setInterval> | undefined;
+  const retries: RetryEvent[] = [];
   const onEvent = (event: MigrationEvent) => {
     if (event.type === "warning") return out.warn(event.message);
+    if (event.type === "retry") {
+      retries.push(event);
+      return out.info(retryLine(event));
+    }
     if (event.type === "start") running = event;
     if (event.type === "done") {
       running = undefined;
@@ -185,6 +194,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
       table: ctx.string("table"),
       schema: ctx.string("schema"),
       lockTimeoutMs,
+      ...lockRetryOptions(ctx),
       onEvent,
       placeholders: placeholderValues(ctx),
     });
@@ -207,6 +217,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
         done++;
         showProgress();
       },
+      retries,
     };
     return await fn(session);
   } catch (err) {
@@ -249,4 +260,11 @@ async function closeWithin(db: OpenDatabase, ms: number, now: boolean): Promise<
     }),
   ]);
   clearTimeout(timer);
+}
+
+/** One line on stderr per retry: what waited, for what, and when it is tried again. */
+function retryLine(event: RetryEvent): string {
+  const what = event.statement === undefined ? `migration ${event.version}` : `a statement of migration ${event.version}`;
+  const undone = event.statement === undefined ? "its transaction rolled back" : "it changed nothing";
+  return `${what} waited too long for a table lock (${event.reason.split("\n")[0]}): ${undone}; attempt ${event.attempt} of ${event.of} in ${(event.delayMs / 1000).toFixed(1)} s`;
 }

@@ -15,8 +15,20 @@ export interface MigratorOptions {
   table?: string;
   /** Schema of the version table and of the migrations (it becomes their search_path); default: the search_path. */
   schema?: string;
-  /** How long to wait for the migration lock and for table locks (Postgres `lock_timeout`); default 60 s. */
+  /** How long to wait for the migration lock (another run applying); default 60 s. */
   lockTimeoutMs?: number;
+  /**
+   * How long a migration's statement may wait for a table lock (Postgres `lock_timeout`, set for each migration;
+   * a migration's own `SET lock_timeout` wins for what follows it); default 2 s. While DDL waits, every new query on
+   * its table waits behind it: keep it short. 0: no separate limit (statements wait as long as `lockTimeoutMs`).
+   */
+  ddlLockTimeoutMs?: number;
+  /**
+   * After a statement's lock wait timed out (SQLSTATE 55P03), roll the migration's transaction back and try again
+   * this many more times, with exponential backoff and jitter (never past `timeoutMs`); default 10. A
+   * no-transaction migration retries the statement that timed out. Each retry is a `retry` event.
+   */
+  lockRetries?: number;
   /** Receives one line per migration and warnings. */
   logger?: Logger;
   /** Receives structured progress events. */
@@ -28,8 +40,16 @@ export interface MigratorOptions {
   placeholders?: Readonly<Record<string, string>>;
 }
 
+/** Short lock waits, retried: per call, these win over the Migrator's options of the same names. */
+export interface LockRetryOptions {
+  /** See `MigratorOptions.ddlLockTimeoutMs`. */
+  ddlLockTimeoutMs?: number;
+  /** See `MigratorOptions.lockRetries`. */
+  lockRetries?: number;
+}
+
 /** Options of `migrate()`. */
-export interface MigrateOptions extends RunOptions {
+export interface MigrateOptions extends RunOptions, LockRetryOptions {
   /** Apply up to and including this version only. */
   to?: string;
   /** Apply even though applied migrations were modified since (their new text is not re-run). */
@@ -37,7 +57,7 @@ export interface MigrateOptions extends RunOptions {
 }
 
 /** Options of `rollback()`. */
-export interface RollbackOptions extends RunOptions {
+export interface RollbackOptions extends RunOptions, LockRetryOptions {
   /** How many applied migrations to roll back, newest first; default 1. */
   steps?: number;
   /**
@@ -56,7 +76,7 @@ export interface RollbackOptions extends RunOptions {
 }
 
 /** Options of `redo()`. */
-export interface RedoOptions extends RunOptions {
+export interface RedoOptions extends RunOptions, LockRetryOptions {
   /** Redo even a migration whose up script changed since it was applied (see `RollbackOptions.allowDrift`). */
   allowDrift?: boolean;
 }

@@ -14,7 +14,29 @@ export interface Logger {
 export type MigrationEvent =
   | { type: "start"; direction: "up" | "down"; version: string; description: string }
   | { type: "done"; direction: "up" | "down"; version: string; description: string; durationMs: number }
-  | { type: "warning"; message: string };
+  | { type: "warning"; message: string }
+  | RetryEvent;
+
+/**
+ * A migration's statement waited for a table lock longer than the DDL lock timeout (SQLSTATE 55P03): its
+ * transaction was rolled back (a no-transaction migration: that statement alone failed) and is tried again after
+ * `delayMs`.
+ */
+export interface RetryEvent {
+  type: "retry";
+  direction: "up" | "down";
+  version: string;
+  description: string;
+  /** The attempt about to start (2 for the first retry) and the most there will be. */
+  attempt: number;
+  of: number;
+  /** The wait before it (backoff with jitter). */
+  delayMs: number;
+  /** PostgreSQL's message, e.g. `canceling statement due to lock timeout`, with the file:line:column. */
+  reason: string;
+  /** In a no-transaction migration: the statement tried again (the ones before it are not). */
+  statement?: string;
+}
 
 /** One migration that ran. */
 export interface MigrationRun {
@@ -47,6 +69,13 @@ export class Reporter {
     this.onEvent?.({ type: "done", direction, ...run });
     this.logger?.info(`${direction === "up" ? "applied" : "rolled back"} ${m.version} ${m.description} (${run.durationMs} ms)`);
     return run;
+  }
+
+  /** A migration (or one statement of a no-transaction one) is tried again after a lock timeout. */
+  retry(event: Omit<RetryEvent, "type">): void {
+    this.onEvent?.({ type: "retry", ...event });
+    const what = event.statement === undefined ? `migration ${event.version}` : `a statement of migration ${event.version}`;
+    this.logger?.info(`${what} waited too long for a lock (${event.reason.split("\n")[0]}); attempt ${event.attempt} of ${event.of} in ${event.delayMs} ms`);
   }
 
   /** Something the user should know that does not stop the run. */

@@ -12,6 +12,7 @@ import type { Deadline } from "../core/deadline.ts";
 import type { Migration } from "../core/migration.ts";
 import { withoutTransactionWrapper } from "../core/split.ts";
 import type { VersionSet } from "./history.ts";
+import { statementLockTimeout } from "./lock-retry.ts";
 import { connectionLost, foldedOpeningSql, STEP_GUARD_MARK } from "./lock.ts";
 import { BOOKKEEPING_MARK, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
 import { checksOf, scriptOf, type StepContext } from "./step-context.ts";
@@ -52,7 +53,7 @@ export function foldedSql(
   closing: string,
 ): { opening: string[]; closing: string[] } {
   return {
-    opening: foldedOpeningSql(ctx, remainingMs, ctx.history.unchangedSql(known)),
+    opening: foldedOpeningSql(ctx, remainingMs, ctx.history.unchangedSql(known), statementLockTimeout(ctx.lockRetry)),
     closing: [closing, "COMMIT", `SELECT (${known.digestWith(next.version)})::text AS orchwfdigest`],
   };
 }

@@ -57,17 +57,18 @@ export async function withMigrationLock<T>(
   deadline: Deadline,
   fn: (tx: LockedTransaction) => Promise<T>,
   read = "SELECT true AS ok",
+  statementLockTimeoutMs?: number,
 ): Promise<T> {
-  if (ctx.driver.embedded) return await embeddedLock(ctx, deadline, fn, read);
+  if (ctx.driver.embedded) return await embeddedLock(ctx, deadline, fn, read, statementLockTimeoutMs);
   const cancels: Promise<unknown>[] = [];
   try {
     return await ctx.driver.session(async (conn) => {
       let open = true; // until COMMIT went through
       let stopCancelling = () => {};
       try {
-        const [first] = await lockRace(ctx, deadline, lastRows<Record<string, unknown>>(conn, lockOpeningSql(ctx, deadline.remainingMs(), read, false)));
+        const [first] = await lockRace(ctx, deadline, lastRows<Record<string, unknown>>(conn, lockOpeningSql(ctx, deadline.remainingMs(), read, false, statementLockTimeoutMs)));
         stopCancelling = cancelOnStop(ctx, deadline, cancels, first.orchwfpid as number, first.orchwfstarted as string);
-        const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
+        const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read, statementLockTimeoutMs);
         const tx: LockedTransaction = {
           exec: (script) => conn.exec(script),
           query: (text, params) => conn.query(text, params),
@@ -98,10 +99,16 @@ export async function withMigrationLock<T>(
 }
 
 /** PGlite: one session in-process, nothing to cancel, round trips are free: the driver's transaction. */
-function embeddedLock<T>(ctx: LockContext, deadline: Deadline, fn: (tx: LockedTransaction) => Promise<T>, read: string): Promise<T> {
+function embeddedLock<T>(
+  ctx: LockContext,
+  deadline: Deadline,
+  fn: (tx: LockedTransaction) => Promise<T>,
+  read: string,
+  statementLockTimeoutMs: number | undefined,
+): Promise<T> {
   return ctx.driver.transaction(async (conn) => {
-    const [first] = await lockRace(ctx, deadline, lastRows<Record<string, unknown>>(conn, lockOpeningSql(ctx, deadline.remainingMs(), read, true)));
-    const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read);
+    const [first] = await lockRace(ctx, deadline, lastRows<Record<string, unknown>>(conn, lockOpeningSql(ctx, deadline.remainingMs(), read, true, statementLockTimeoutMs)));
+    const rows = first.orchwflocked === "true" ? first : await waitForLock(ctx, conn, deadline, read, statementLockTimeoutMs);
     return await fn({
       exec: (script) => conn.exec(script),
       query: (text, params) => conn.query(text, params),
@@ -149,10 +156,23 @@ function tryLockSql(ctx: LockContext): string {
   return `SELECT set_config('orchwf.locked', pg_try_advisory_xact_lock(${ctx.history.lockKey})::text, true)`;
 }
 
-/** Another run holds the lock: wait for it (at most lock_timeout), then read. */
-async function waitForLock(ctx: LockContext, conn: Queryable, deadline: Deadline, read: string): Promise<Record<string, unknown>> {
+/**
+ * Another run holds the lock: wait for it (at most the migration lock's timeout), then read. With a statement lock
+ * timeout, the transaction's lock_timeout goes back to it once the lock is held.
+ */
+async function waitForLock(
+  ctx: LockContext,
+  conn: Queryable,
+  deadline: Deadline,
+  read: string,
+  statementLockTimeoutMs: number | undefined,
+): Promise<Record<string, unknown>> {
+  const lock = `SELECT pg_advisory_xact_lock(${ctx.history.lockKey})`;
+  const wait = statementLockTimeoutMs === undefined
+    ? [lock, read]
+    : [migrationLockTimeoutSql(ctx), lock, statementLockTimeoutSql(statementLockTimeoutMs), read];
   try {
-    const [row] = await deadline.race(lastRows<Record<string, unknown>>(conn, [`SELECT pg_advisory_xact_lock(${ctx.history.lockKey})`, read]));
+    const [row] = await deadline.race(lastRows<Record<string, unknown>>(conn, wait));
     return row;
   } catch (err) {
     throw lockError(ctx, err, deadline);
@@ -168,12 +188,21 @@ async function waitForLock(ctx: LockContext, conn: Queryable, deadline: Deadline
  * lockOpeningSql(ctx, undefined, "SELECT true AS ok", false); // ["BEGIN ISOLATION LEVEL READ COMMITTED", …]
  * ```
  */
-export function lockOpeningSql(ctx: LockContext, remainingMs: number | undefined, read: string, embedded: boolean): string[] {
+export function lockOpeningSql(
+  ctx: LockContext,
+  remainingMs: number | undefined,
+  read: string,
+  embedded: boolean,
+  statementLockTimeoutMs?: number,
+): string[] {
+  // Once the try-lock ran, the migration's statements wait for their table locks at most this long.
+  const statements = statementLockTimeoutMs === undefined ? [] : [statementLockTimeoutSql(statementLockTimeoutMs)];
   return embedded
     ? [
       "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
       ...settingsSql(ctx, remainingMs),
       tryLockSql(ctx),
+      ...statements,
       `SELECT current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
     ]
     : [
@@ -181,6 +210,7 @@ export function lockOpeningSql(ctx: LockContext, remainingMs: number | undefined
       ...settingsSql(ctx, remainingMs),
       NOTICE_DEAD_CLIENT,
       tryLockSql(ctx),
+      ...statements,
       `SELECT pg_backend_pid() AS orchwfpid, (extract(epoch FROM now()) * 1000000)::bigint::text AS orchwfstarted, current_setting('orchwf.locked') AS orchwflocked, r.* FROM (${read}) r`,
     ];
 }
@@ -198,20 +228,44 @@ export const STEP_GUARD_MARK = "orchwf-step-guard";
  * foldedOpeningSql(ctx, undefined, history.unchangedSql(known)); // ["BEGIN ISOLATION LEVEL READ COMMITTED", …]
  * ```
  */
-export function foldedOpeningSql(ctx: LockContext, remainingMs: number | undefined, unchanged: string): string[] {
+export function foldedOpeningSql(
+  ctx: LockContext,
+  remainingMs: number | undefined,
+  unchanged: string,
+  statementLockTimeoutMs?: number,
+): string[] {
   return [
     "BEGIN ISOLATION LEVEL READ COMMITTED",
     ...settingsSql(ctx, remainingMs),
     NOTICE_DEAD_CLIENT,
     tryLockSql(ctx),
     // The cast fails at run time only (current_setting is not folded into a constant when the query is planned).
+    ...(statementLockTimeoutMs === undefined ? [] : [statementLockTimeoutSql(statementLockTimeoutMs)]),
     `SELECT CASE WHEN current_setting('orchwf.locked') = 'true' AND ${unchanged} THEN 0 ELSE ('${STEP_GUARD_MARK} ' || current_setting('orchwf.locked'))::int END AS orchwfguard`,
   ];
 }
 
+/** The migration lock's wait: `lock_timeout` while the transaction waits for the advisory lock. */
+function migrationLockTimeoutSql(ctx: LockContext): string {
+  return `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.lockTimeoutMs))}`;
+}
+
+/**
+ * A migration's statements' wait for table locks (`ms` 0: PostgreSQL's "no limit" is not meant, the migration
+ * lock's wait stays; callers pass undefined then).
+ *
+ * @example
+ * ```ts
+ * statementLockTimeoutSql(2000); // "SET LOCAL lock_timeout = 2000"
+ * ```
+ */
+export function statementLockTimeoutSql(ms: number): string {
+  return `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`;
+}
+
 /** The transaction's limits (and the user's schema), SET LOCAL so they never leak into a pooled connection. */
 function settingsSql(ctx: LockContext, remaining: number | undefined): string[] {
-  const settings = [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.lockTimeoutMs))}`];
+  const settings = [migrationLockTimeoutSql(ctx)];
   // The time left, or none: a database- or role-level statement_timeout (ALTER DATABASE … SET) is for the
   // application's queries, not for a migration's DDL and backfills.
   settings.push(`SET LOCAL statement_timeout = ${remaining ?? 0}`);

@@ -15,6 +15,7 @@ import type { MigrationRun } from "./events.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import { connectionLost, withMigrationLock } from "./lock.ts";
 import { restoreSessionSql } from "./session-state.ts";
+import { SessionLockTimeout, withLockRetries } from "./lock-retry.ts";
 import { sqlError } from "./sql-error.ts";
 import { dirtyError, fileOf, migrationOf, refuseDirty } from "./dirty.ts";
 import { scriptOf, type StepContext } from "./step-context.ts";
@@ -101,10 +102,23 @@ async function runStatements(
   return await ctx.driver.session(async (conn) => {
     if (ctx.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(ctx.schema)}`);
     let lost = false;
+    const locks = new SessionLockTimeout(ctx.lockRetry);
     try {
       for (let i = 0; i < statements.length; i++) {
         if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
-        const outcome = await runStatement(conn, statements[i].text, deadline);
+        let outcome: StatementOutcome;
+        try {
+          // A lock wait that timed out changed nothing: that statement alone is tried again after a backoff.
+          outcome = await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, () => m, direction, async () => {
+            const lockTimeout = locks.before(statements[i].text);
+            if (lockTimeout !== undefined) await deadline.race(conn.exec(lockTimeout));
+            const attempt = await runStatement(conn, statements[i].text, deadline);
+            if (!attempt.ok && attempt.stopped === undefined) throw attempt.error; // a failure: retried if a lock wait
+            return attempt;
+          }, statements[i].text);
+        } catch (error) {
+          outcome = { ok: false, error };
+        }
         if (outcome.ok) continue;
         const err = outcome.error;
         // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
@@ -125,6 +139,9 @@ async function runStatements(
   }).catch((err: unknown) => ({ error: toConnectionError(err) ?? err, partial: false }));
 }
 
+/** How one statement ended: done, failed, or stopped by the run (cancelled, completed first, or still running). */
+type StatementOutcome = { ok: true } | { ok: false; error: unknown; stopped?: "cancelled" | "completed" | "running" };
+
 /** How long a stopped run waits to learn whether the server cancelled the statement or it completed first. */
 const CANCEL_WAIT_MS = 2_000;
 
@@ -132,11 +149,7 @@ const CANCEL_WAIT_MS = 2_000;
  * Runs one statement. When the run must stop while it runs, the driver cancels it on the server, and the outcome
  * says whether it was cancelled, completed first, or (a driver that cannot cancel) is still running.
  */
-async function runStatement(
-  conn: Queryable,
-  text: string,
-  deadline: Deadline,
-): Promise<{ ok: true } | { ok: false; error: unknown; stopped?: "cancelled" | "completed" | "running" }> {
+async function runStatement(conn: Queryable, text: string, deadline: Deadline): Promise<StatementOutcome> {
   const cancel = new AbortController();
   const unregister = deadline.onStop(() => cancel.abort());
   const running = conn.exec(text, cancel.signal);

@@ -6,6 +6,7 @@
 import type { Migration, MigrationCheck } from "../core/migration.ts";
 import type { Reporter } from "./events.ts";
 import type { LockContext } from "./lock.ts";
+import type { LockRetryPolicy } from "./lock-retry.ts";
 import type { SessionBaseline } from "./session-state.ts";
 
 /** What every step needs: the lock's context, the migrations and where progress goes. */
@@ -19,6 +20,8 @@ export interface StepContext extends LockContext {
    * core/placeholders.ts); checksums stay those of the text as written.
    */
   resolved?: ReadonlyMap<Migration, ResolvedMigration>;
+  /** How the migrations' statements wait for table locks, and how often a timed-out wait is retried. */
+  lockRetry: LockRetryPolicy;
 }
 
 /** A migration's SQL and checks as they are sent (placeholders replaced). */

@@ -14,6 +14,7 @@ import { runChecks } from "./pre-checks.ts";
 import { BOOKKEEPING_MARK, bookkeepingBlock, endsOutsideQuotes, serverFailure, sqlError } from "./sql-error.ts";
 import { restoreStatements } from "./session-state.ts";
 import { canFold, foldedStep } from "./folded-step.ts";
+import { statementLockTimeout } from "./lock-retry.ts";
 
 export type { StepContext } from "./step-context.ts";
 
@@ -102,7 +103,7 @@ export async function applyStep(
     // A repeatable's row changes its checksum, not the version set: after one, the next step reads afresh.
     if (!next.repeatable) Object.assign(memory, { known: seen.with(next.version), pending, next: first + 1 });
     return { kind: "applied", migration: next, durationMs };
-  }, ctx.history.versionReadSql(known));
+  }, ctx.history.versionReadSql(known), statementLockTimeout(ctx.lockRetry));
 }
 
 /**
@@ -151,7 +152,7 @@ export function revertStep(ctx: StepContext, deadline: Deadline, target: Migrati
     const row = rows.find((r) => sameVersion(r.version, target.version));
     if (!row) return undefined; // another runner did it
     return await runScript(ctx, tx, target, "down", deadline, [ctx.history.removeStatement(row.version)]);
-  });
+  }, undefined, statementLockTimeout(ctx.lockRetry));
 }
 
 /**

@@ -11,6 +11,7 @@ import { checkScript, positions } from "../sources/check.ts";
 import type { ParsedStatement } from "../sources/parser.ts";
 import type { LintConfig } from "./config.ts";
 import { RULES } from "./rules.ts";
+import { DEFAULT_DDL_LOCK_TIMEOUT_MS } from "../engine/lock-retry.ts";
 import { relationName, SchemaState } from "./schema-state.ts";
 import type { Finding, Severity } from "./types.ts";
 
@@ -29,6 +30,11 @@ export interface LintReport {
 export interface LintOptions extends LintConfig {
   /** Report findings only for these versions (the others still feed what the rules know): `up --lint`. */
   only?: ReadonlySet<string>;
+  /**
+   * The DDL lock timeout the runner sets (`ddlLockTimeoutMs`, `--ddl-lock-timeout`); default the runner's, 2 s.
+   * While it is on, `require-lock-timeout` is a note: every migration already waits that long at most, and retries.
+   */
+  ddlLockTimeoutMs?: number;
 }
 
 const IGNORE = /--\s*orchwf:lint-ignore\s+([A-Za-z0-9_,\s-]+?)\s*$/;
@@ -122,6 +128,7 @@ function lintStatements(
   const created = new Set<string>();
   let lockTimeoutSet = false;
   const once = new Set<string>();
+  const runnerTimeout = options.ddlLockTimeoutMs ?? DEFAULT_DDL_LOCK_TIMEOUT_MS;
   for (let i = 0; i < statements.length; i++) {
     const st = statements[i];
     // Directives between the previous statement and this one apply to this one (the first one's are the file's).
@@ -140,9 +147,11 @@ function lintStatements(
       once,
     };
     for (const rule of RULES) {
-      const level = severityOf(rule.id, rule.severity);
+      const runnerLimits = rule.id === "require-lock-timeout" && runnerTimeout > 0;
+      const level = severityOf(rule.id, runnerLimits ? "note" : rule.severity);
       if (level === "off" || fileIgnores.has(rule.id) || ignores.has(rule.id)) continue;
-      for (const message of rule.check(ctx)) {
+      for (let message of rule.check(ctx)) {
+        if (runnerLimits) message += `; orchwf-migrate sets lock_timeout to ${runnerTimeout} ms for each migration and retries it (--ddl-lock-timeout)`;
         const { line, column } = at(st.start);
         findings.push({ rule: rule.id, severity: level, file, version: m.version, line, column, message, why: rule.why, safe: rule.safe });
       }

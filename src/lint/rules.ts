@@ -366,8 +366,8 @@ export const RULES: readonly Rule[] = [
     id: "require-lock-timeout",
     severity: "warning",
     summary: "DDL on an existing table without SET lock_timeout in the file",
-    why: "DDL waits for its lock behind every running query, and while it waits every new query on the table waits behind it: a busy table stalls for as long as the lock wait lasts (orchwf-migrate's --lock-timeout, 60 s by default)",
-    safe: "start the file with SET lock_timeout = '5s' (it lasts for this migration's transaction) and retry the deploy when it times out",
+    why: "DDL waits for its lock behind every running query, and while it waits every new query on the table waits behind it: a busy table stalls for as long as the lock wait lasts (a note while orchwf-migrate bounds it with --ddl-lock-timeout, 2 s by default, and retries)",
+    safe: "keep --ddl-lock-timeout on (the default), or start the file with SET lock_timeout = '2s' (it lasts for this migration's transaction) when another tool runs it",
     check(ctx) {
       if (ctx.lockTimeoutSet || ctx.once.has("require-lock-timeout")) return [];
       const table = locksExistingTable(ctx);

@@ -227,3 +227,19 @@ export async function checkPending(migrations: readonly Migration[], direction: 
     location: { line: syntax.line, column: syntax.column, frame: syntax.frame },
   });
 }
+
+/**
+ * The rules `validate` (and `checkScript`) report, with what each looks for: the CI reports list them.
+ *
+ * @example
+ * ```ts
+ * CHECK_RULES.find((r) => r.id === "syntax-error")?.summary;
+ * ```
+ */
+export const CHECK_RULES: readonly { id: string; summary: string }[] = [
+  { id: "syntax-error", summary: "the script does not parse with PostgreSQL's grammar" },
+  { id: "psql-meta-command", summary: "a psql meta-command (\\i, \\set, ...): not SQL, the server cannot run it" },
+  { id: "transaction-control", summary: "BEGIN, COMMIT, ROLLBACK or SAVEPOINT in a migration that runs in its own transaction" },
+  { id: "needs-no-transaction", summary: "a statement that cannot run inside a transaction block in a transactional migration" },
+  { id: "copy-stdio", summary: "COPY FROM STDIN / TO STDOUT: a migration has no client to stream the rows" },
+];

@@ -5,8 +5,12 @@
 import { MigrationError } from "../../core/errors.ts";
 import type { Migration } from "../../core/migration.ts";
 import type { Migrator } from "../../migrator.ts";
+import type { LintReport } from "../../lint/lint.ts";
+import { CHECK_RULES } from "../../sources/check.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { chosenMigrations } from "../session.ts";
+import { reportFormat } from "../reports/format.ts";
+import { lockRetryOptions } from "../lock-retry-options.ts";
 
 /**
  * Runs `lint`.
@@ -17,8 +21,21 @@ import { chosenMigrations } from "../session.ts";
  * ```
  */
 export async function run(ctx: CommandContext): Promise<CommandResult> {
-  const { json, text, exit } = await lintCommand(await chosenMigrations(ctx), ctx.string("dir"));
-  return { json, text: text.trimEnd(), exit };
+  const format = reportFormat(ctx);
+  const migrations = await chosenMigrations(ctx);
+  const { json, text, exit } = await lintCommand(migrations, ctx.string("dir"), lockRetryOptions(ctx).ddlLockTimeoutMs);
+  if (format === "text") return { json, text: text.trimEnd(), exit };
+  const [{ renderCheckReport }, { RULES }] = await Promise.all([import("../reports/render.ts"), import("../../lint/rules.ts")]);
+  const report = json as LintReport;
+  return {
+    exit,
+    text: renderCheckReport({
+      command: "lint",
+      rules: [...CHECK_RULES, ...RULES.map((r) => ({ id: r.id, summary: r.summary, help: `${r.why}. Safe: ${r.safe}` }))],
+      files: migrations.map((m) => m.source?.up ?? `migration ${m.version} (up)`),
+      results: report.findings.map((f) => ({ rule: f.rule, level: f.severity, file: f.file, version: f.version, line: f.line, column: f.column, message: `${f.message} (safe: ${f.safe})` })),
+    }, format),
+  };
 }
 
 /**
@@ -29,10 +46,10 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
  * const { exit, text } = await lintCommand(await loadMigrations("./migrations"), "./migrations");
  * ```
  */
-export async function lintCommand(migrations: readonly Migration[], dir: string | undefined): Promise<Required<CommandResult>> {
+export async function lintCommand(migrations: readonly Migration[], dir: string | undefined, ddlLockTimeoutMs?: number): Promise<Required<CommandResult>> {
   const { readLintConfig, lintMigrations, renderLint } = await loadLint();
   const config = await readLintConfig(dir);
-  const report = await lintMigrations(migrations, config);
+  const report = await lintMigrations(migrations, { ...config, ddlLockTimeoutMs });
   return { exit: report.errors > 0 ? 1 : 0, json: report, text: renderLint(report) };
 }
 
@@ -45,13 +62,19 @@ export async function lintCommand(migrations: readonly Migration[], dir: string 
  * await refuseLintErrors(migrator, "./migrations", undefined, true);
  * ```
  */
-export async function refuseLintErrors(migrator: Migrator, dir: string | undefined, to: string | undefined, flag: boolean): Promise<string | undefined> {
+export async function refuseLintErrors(
+  migrator: Migrator,
+  dir: string | undefined,
+  to: string | undefined,
+  flag: boolean,
+  ddlLockTimeoutMs?: number,
+): Promise<string | undefined> {
   const { readLintConfig, lintMigrations, renderLint } = await loadLint();
   const config = await readLintConfig(dir);
   if (!flag && !config.lintOnUp) return undefined;
   const plan = await migrator.plan({ to });
   if (plan.pending.length === 0) return undefined;
-  const report = await lintMigrations(migrator.migrations, { ...config, only: new Set(plan.pending.map((p) => p.version)) });
+  const report = await lintMigrations(migrator.migrations, { ...config, ddlLockTimeoutMs, only: new Set(plan.pending.map((p) => p.version)) });
   if (report.errors > 0) {
     throw new MigrationError("INVALID_MIGRATION", `nothing was applied: lint found ${report.errors} error${report.errors === 1 ? "" : "s"} in the pending migrations (up --lint)\n${renderLint(report)}`, {
       version: report.findings.find((f) => f.severity === "error")?.version,

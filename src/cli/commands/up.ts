@@ -8,6 +8,7 @@ import type { CommandContext, CommandResult } from "../context.ts";
 import { outOfOrder, planText } from "../render.ts";
 import { durationOption, withSession } from "../session.ts";
 import { placeholderValues } from "../placeholder-values.ts";
+import { lockRetryOptions } from "../lock-retry-options.ts";
 import { compareVersions } from "../../core/migration.ts";
 
 /**
@@ -20,9 +21,9 @@ import { compareVersions } from "../../core/migration.ts";
  */
 export function run(ctx: CommandContext): Promise<CommandResult> {
   const to = ctx.string("to");
-  return withSession(ctx, async ({ migrator, label, run, race, expect, db, url }) => {
+  return withSession(ctx, async ({ migrator, label, run, race, expect, db, url, retries }) => {
     const { refuseLintErrors } = await import("./lint.ts");
-    const warnings = await race(refuseLintErrors(migrator, ctx.string("dir"), to, ctx.flag("lint")));
+    const warnings = await race(refuseLintErrors(migrator, ctx.string("dir"), to, ctx.flag("lint"), lockRetryOptions(ctx).ddlLockTimeoutMs));
     if (warnings !== undefined) ctx.out.warn(warnings);
     const before = await race(migrator.status());
     const late = outOfOrder(before.migrations, to);
@@ -42,6 +43,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
         lockTimeoutMs: durationOption(ctx, "lock-timeout"),
         timeoutMs: durationOption(ctx, "timeout"),
         placeholders: placeholderValues(ctx),
+        ...lockRetryOptions(ctx),
       }));
       return {
         json: { database: label, dryRun: true, ...plan, outOfOrder: late, steps },
@@ -61,7 +63,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     }
     const c = ctx.out.c;
     return {
-      json: { database: label, applied, current },
+      json: { database: label, applied, current, ...(retries.length > 0 ? { retries } : {}) },
       text: applied.length === 0
         ? c.green(`nothing to apply: the database is up to date (version ${current ?? "none"})`)
         : `${applied.length} migration${applied.length === 1 ? "" : "s"} applied; current version ${current}`,

@@ -7,6 +7,7 @@ import type { Migration } from "../../core/migration.ts";
 import type { Problem } from "../../sources/check.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { chosenMigrations } from "../session.ts";
+import { reportFormat } from "../reports/format.ts";
 
 /**
  * Runs `validate`.
@@ -17,8 +18,21 @@ import { chosenMigrations } from "../session.ts";
  * ```
  */
 export async function run(ctx: CommandContext): Promise<CommandResult> {
-  const { json, text, exit } = await validateCommand(await chosenMigrations(ctx));
-  return { json, text: text.trimEnd(), exit };
+  const format = reportFormat(ctx);
+  const migrations = await chosenMigrations(ctx);
+  const { json, text, exit } = await validateCommand(migrations);
+  if (format === "text") return { json, text: text.trimEnd(), exit };
+  const [{ renderCheckReport }, { CHECK_RULES }] = await Promise.all([import("../reports/render.ts"), import("../../sources/check.ts")]);
+  const { problems } = json as { problems: Omit<Problem, "frame">[] };
+  return {
+    exit,
+    text: renderCheckReport({
+      command: "validate",
+      rules: CHECK_RULES,
+      files: migrations.flatMap((m) => [m.source?.up ?? `migration ${m.version} (up)`, ...(m.down === undefined ? [] : [m.source?.down ?? `migration ${m.version} (down)`])]),
+      results: problems.map((p) => ({ rule: p.rule, level: "error" as const, file: p.file, version: p.version, line: p.line, column: p.column, message: p.message })),
+    }, format),
+  };
 }
 
 /**
