@@ -4,13 +4,14 @@
  * anything runs, and `--schemas` over 200 tenant schemas of one database; plus the library's `migrateFleet`.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import postgres from "postgres";
 import { migrateFleet, type Migration } from "../src/mod.ts";
-import { bunRunner, cleanEnv, runWith } from "./helpers/cli.ts";
+import { bunRunner, cleanEnv, root, runWith } from "./helpers/cli.ts";
 import { postgresServerUrl } from "./helpers/postgres-server.ts";
 import { tree } from "./helpers/tree.ts";
 
@@ -153,6 +154,31 @@ describe("fleet runs", () => {
       assert.match(none.stderr, /no schema .* matches --schemas nobody_%/);
     } finally {
       await sql.end();
+    }
+  });
+
+  test("--targets - reads stdin; two fleet runs at once apply each migration exactly once", LONG, async (t) => {
+    if (!server) return t.skip("no PostgreSQL server here");
+    const names = await databases(6, "overlap");
+    const fromStdin = (input: string) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(bunRunner.command, [...bunRunner.prefix, "up", "--targets", "-", "--dir", dir, "--concurrency", "3", "--json"], { cwd: root, env: cleanEnv() });
+        let stdout = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.on("close", (code) => resolve({ code, stdout }));
+        child.stdin.end(input);
+      });
+    const list = names.map(urlOf).join("\n");
+    const [a, b] = await Promise.all([fromStdin(list), fromStdin(names.map(urlOf).reverse().join("\n"))]);
+    assert.equal(a.code, 0);
+    assert.equal(b.code, 0);
+    const applied = [...a.stdout.trim().split("\n"), ...b.stdout.trim().split("\n")].map((l) => JSON.parse(l)).flatMap((r) => r.applied);
+    assert.equal(applied.length, 12, "each of the 6 databases got 001 and 002 once, from one run or the other");
+    for (const name of names) {
+      const sql = postgres(urlOf(name), { max: 1, onnotice: () => {} });
+      const rows = await sql`SELECT version FROM orchwf_migrations ORDER BY version`;
+      await sql.end();
+      assert.deepEqual(rows.map((r) => r.version), ["001", "002"]);
     }
   });
 

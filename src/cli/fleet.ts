@@ -41,6 +41,12 @@ interface TargetResult {
  * ```
  */
 export async function runFleetCommand(ctx: CommandContext, run: (ctx: CommandContext) => Promise<CommandResult>): Promise<number> {
+  // What prints or writes one database's result has no place in a fleet's table: refused, not silently dropped.
+  for (const name of ["dry-run", "dump-schema", "wait"]) {
+    if (ctx.spec.options.concat(ctx.globalOptions).some((o) => o.name === name) && (ctx.flag(name) || (name === "dump-schema" && ctx.string(name) !== undefined))) {
+      throw new MigrationError("USAGE", `--${name} works on one database; it cannot be combined with --targets or --schemas`);
+    }
+  }
   const targets = await fleetTargets(ctx);
   const concurrency = count(ctx, "concurrency", 4, 1);
   const canary = count(ctx, "canary", 0, 0);

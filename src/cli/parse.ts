@@ -55,7 +55,8 @@ export function parseArgs(argv: readonly string[], table: CommandTable): ParsedA
     for (const alias of c.aliases ?? []) declared.alias(alias);
     for (const option of c.options) declared.option(cacFlag(option), option.help);
   }
-  const marked = argv.map((word) => (word.startsWith("-") ? markInlineValue(word) : MARK + word));
+  // A lone "-" is a value (stdin), never an option.
+  const marked = argv.map((word) => (word.startsWith("-") && word !== "-" ? markInlineValue(word) : MARK + word));
   const parsed = cli.parse(["orchwf-migrate", "orchwf-migrate", ...marked], { run: false });
 
   const result: ParsedArgs = { positionals: [], flags: {}, lists: {} };
