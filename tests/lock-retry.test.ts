@@ -66,12 +66,15 @@ describe("short DDL lock waits, retried (PostgreSQL)", () => {
       let released = false;
       try {
         const up = runWith(bunRunner, ["up", "--db", d.url!, "--dir", dir, "--ddl-lock-timeout", `${ddlMs}ms`, "--lock-retries", "100", "--json"], { env: cleanEnv() });
-        // Short SELECTs on t, one after the other, for three seconds (several retry cycles); the slowest one counts.
+        // Short SELECTs on t, one after the other, until the ALTER was seen waiting in three separate attempts (a
+        // busy machine starts the CLI late: a fixed window could end before its retries); the slowest one counts.
         let slowest = 0;
         let probes = 0;
         let sawWaitingAlter = false;
-        const until = Date.now() + 3_000;
-        while (Date.now() < until) {
+        let waits = 0;
+        let waiting = false;
+        const until = Date.now() + 60_000;
+        while (Date.now() < until && waits < 3) {
           const started = performance.now();
           await prober.unsafe("SELECT count(*) FROM t");
           slowest = Math.max(slowest, performance.now() - started);
@@ -79,7 +82,10 @@ describe("short DDL lock waits, retried (PostgreSQL)", () => {
           const [w] = await watcher.unsafe(
             "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'ALTER TABLE t ADD COLUMN c%' AND wait_event_type = 'Lock'",
           );
-          if ((w as { n: number }).n > 0) sawWaitingAlter = true;
+          const now = (w as { n: number }).n > 0;
+          if (now && !waiting) waits++;
+          waiting = now;
+          if (now) sawWaitingAlter = true;
         }
         assert.ok(sawWaitingAlter, "the ALTER was seen waiting for its lock while the probes ran");
         assert.ok(probes > 10, `only ${probes} probes`);
