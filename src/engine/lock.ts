@@ -27,7 +27,8 @@ export interface LockContext {
  * ignored where unsupported).
  */
 const NOTICE_DEAD_CLIENT =
-  "DO $orchwf$ BEGIN PERFORM set_config('client_connection_check_interval', '1000', true); EXCEPTION WHEN OTHERS THEN NULL; END $orchwf$";
+  // Plain SQL (no PL/pgSQL block to compile each step): the WHERE skips servers without the setting.
+  "SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('client_connection_check_interval', true) IS NOT NULL";
 
 /** The locked transaction `fn` works in. */
 export interface LockedTransaction extends Queryable {
