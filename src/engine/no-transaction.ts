@@ -9,7 +9,8 @@ import { Deadline } from "../core/deadline.ts";
 import { MigrationError, toConnectionError } from "../core/errors.ts";
 import { type Migration, sameVersion } from "../core/migration.ts";
 import type { AppliedRow } from "../core/plan.ts";
-import { splitStatements } from "../core/split.ts";
+import { parseStatements } from "../core/split.ts";
+import { concurrentTarget, dropNewInvalidIndexes, invalidIndexes } from "./concurrent-debris.ts";
 import { quoteIdent } from "../core/sql-text.ts";
 import type { MigrationRun } from "./events.ts";
 import type { Queryable } from "../drivers/driver.ts";
@@ -97,7 +98,7 @@ async function runStatements(
 ): Promise<{ error: unknown; partial: boolean } | undefined> {
   ctx.reporter.start(direction, m);
   const script = scriptOf(ctx, m, direction);
-  const statements = await splitStatements(script);
+  const statements = await parseStatements(script);
   // Errors before the first statement (no connection, SET failed) leave the migration untouched.
   return await ctx.driver.session(async (conn) => {
     if (ctx.schema !== undefined) await conn.exec(`SET search_path TO ${quoteIdent(ctx.schema)}`);
@@ -107,12 +108,19 @@ async function runStatements(
       for (let i = 0; i < statements.length; i++) {
         if (deadline.stopped) return { error: deadline.stopError(), partial: i > 0 };
         let outcome: StatementOutcome;
+        // A failed CONCURRENTLY index build leaves an invalid index: dropped at once (concurrent-debris.ts).
+        const target = concurrentTarget(statements[i]);
+        let debris = false;
         try {
           // A lock wait that timed out changed nothing: that statement alone is tried again after a backoff.
           outcome = await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, () => m, direction, async () => {
             const lockTimeout = locks.before(statements[i].text);
             if (lockTimeout !== undefined) await deadline.race(conn.exec(lockTimeout));
+            const before = target && await invalidIndexes(conn, target);
             const attempt = await runStatement(conn, statements[i].text, deadline);
+            if (!attempt.ok && target && attempt.stopped !== "running" && attempt.stopped !== "completed") {
+              debris = !(before && await dropNewInvalidIndexes(conn, target, before));
+            }
             if (!attempt.ok && attempt.stopped === undefined) throw attempt.error; // a failure: retried if a lock wait
             return attempt;
           }, statements[i].text);
@@ -121,13 +129,13 @@ async function runStatements(
         }
         if (outcome.ok) continue;
         const err = outcome.error;
-        // A failed CONCURRENTLY statement leaves an invalid index behind: the database did change.
-        const concurrently = /\bCONCURRENTLY\b/i.test(statements[i].text);
+        // An invalid index that could not be dropped: the database did change.
+        const concurrently = debris;
         if (outcome.stopped === "completed" && i === statements.length - 1) return undefined; // all of it took effect
         const partial = i > 0 || outcome.stopped === "completed" || outcome.stopped === "running" || concurrently;
         const note = partial ? partialNote(i, statements.length - i - 1, outcome.stopped, concurrently) : false;
         const running = outcome.stopped === "running";
-        const error = sqlError(err, m, direction, script, statements[i].offset, deadline, note);
+        const error = sqlError(err, m, direction, script, statements[i].start, deadline, note);
         lost = running || connectionLost(err);
         return { error, partial };
       }
