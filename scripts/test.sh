@@ -46,16 +46,18 @@ for f in "${files[@]}"; do
   once_from_bun "$f" || others+=("$f")
 done
 
-# bun test runs its files one after another in one process: two processes at once use both cores, one with the
-# CLI files (about 9 minutes here, most of it cli.test.ts), one with the rest. An empty list must not reach bun
-# test (it would run every file).
+# bun test runs its files one after another in one process: three processes at once, one with the CLI files (most
+# of it cli.test.ts), two with the rest, every other file each. The files wait on servers, PGlite start-ups and
+# subprocesses as much as they compute: two processes left a core idle a third of the time. An empty list must not
+# reach bun test (it would run every file).
 cli_files=()
-rest_files=()
+rest_a=()
+rest_b=()
 for f in "${files[@]}"; do
   case $f in
     # package and registry both `npm pack` (prepack rebuilds dist/): one process, one after the other.
     */cli*.test.ts|*/package.test.ts|*/registry.test.ts|*/testing-examples.test.ts) cli_files+=("./$f") ;;
-    *) rest_files+=("./$f") ;;
+    *) if [ $(( (${#rest_a[@]} + ${#rest_b[@]}) % 2 )) -eq 0 ]; then rest_a+=("./$f"); else rest_b+=("./$f"); fi ;;
   esac
 done
 bun_shard() { # log files...
@@ -72,15 +74,21 @@ run_runtime() { # runtime
     bun)
       # bun test prints " N pass", " N skip" and " N fail" lines at the end of each process. --timeout: bunfig's
       # [test] timeout does not reach node:test tests, whose limit is otherwise 5 s (a fresh PGlite can take longer).
-      bun_shard "$work/bun-cli.log" "${cli_files[@]}" &
-      local cli_pid=$! rest_status=0 cli_status=0
-      bun_shard "$work/bun-rest.log" "${rest_files[@]}" || rest_status=$?
-      wait "$cli_pid" || cli_status=$?
-      cat "$work/bun-cli.log" "$work/bun-rest.log" >"$log"
-      status=$((cli_status > rest_status ? cli_status : rest_status))
-      pick() { # what, summed over both processes
+      bun_shard "$work/bun-cli.log" "${cli_files[@]+"${cli_files[@]}"}" &
+      local cli_pid=$!
+      bun_shard "$work/bun-rest-a.log" "${rest_a[@]+"${rest_a[@]}"}" &
+      local a_pid=$! shard_status
+      status=0
+      bun_shard "$work/bun-rest-b.log" "${rest_b[@]+"${rest_b[@]}"}" || status=$?
+      for pid in "$cli_pid" "$a_pid"; do
+        shard_status=0
+        wait "$pid" || shard_status=$?
+        [ "$shard_status" -gt "$status" ] && status=$shard_status
+      done
+      cat "$work/bun-cli.log" "$work/bun-rest-a.log" "$work/bun-rest-b.log" >"$log"
+      pick() { # what, summed over the three processes
         local n=0 file v
-        for file in "$work/bun-cli.log" "$work/bun-rest.log"; do
+        for file in "$work/bun-cli.log" "$work/bun-rest-a.log" "$work/bun-rest-b.log"; do
           v=$(grep -E "^ *[0-9]+ $1\$" "$file" | tail -1 | grep -oE '[0-9]+' || echo 0)
           n=$((n + v))
         done
