@@ -80,10 +80,12 @@ run_runtime() { # runtime
       local a_pid=$! shard_status
       status=0
       bun_shard "$work/bun-rest-b.log" "${rest_b[@]+"${rest_b[@]}"}" || status=$?
-      for pid in "$cli_pid" "$a_pid"; do
+      for pid in "$a_pid" "$cli_pid"; do
         shard_status=0
         wait "$pid" || shard_status=$?
         [ "$shard_status" -gt "$status" ] && status=$shard_status
+        # The rest is done: Deno and Node start while the CLI files finish.
+        [ "$pid" = "$a_pid" ] && start_others
       done
       cat "$work/bun-cli.log" "$work/bun-rest-a.log" "$work/bun-rest-b.log" >"$log"
       pick() { # what, summed over the three processes
@@ -119,14 +121,25 @@ run_runtime() { # runtime
   esac
 }
 
-# Bun first (its two processes use both cores); then Deno and Node at once: their files wait on PostgreSQL, PGlite
-# start-ups and subprocesses as much as they compute, so two runners side by side finish well before two in turn.
+# Bun first; Deno and Node at once, as soon as Bun's non-CLI files are done (the CLI files take longest): their
+# files wait on PostgreSQL, PGlite start-ups and subprocesses as much as they compute, so runners side by side
+# finish well before runners in turn.
 pids=()
-for runtime in $runtimes; do
-  if [ "$runtime" != bun ] && [ ${#others[@]} -eq 0 ]; then echo "0 0 0 0" >"$work/$runtime.counts"; continue; fi
-  if [ "$runtime" = bun ]; then run_runtime bun; else run_runtime "$runtime" & pids+=($!); fi
-done
-for pid in "${pids[@]}"; do wait "$pid"; done
+others_started=0
+start_others() {
+  [ "$others_started" -eq 1 ] && return 0
+  others_started=1
+  local runtime
+  for runtime in $runtimes; do
+    [ "$runtime" = bun ] && continue
+    if [ ${#others[@]} -eq 0 ]; then echo "0 0 0 0" >"$work/$runtime.counts"; : >"$work/$runtime.log"; continue; fi
+    run_runtime "$runtime" &
+    pids+=($!)
+  done
+}
+case " $runtimes " in *" bun "*) run_runtime bun ;; esac
+start_others
+for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid"; done
 for runtime in $runtimes; do
   echo "=== $runtime ==="
   cat "$work/$runtime.log" 2>/dev/null
