@@ -105,6 +105,9 @@ export { detectDrift, type DriftDifference, type DriftOptions, type DriftReport,
 export { dumpDatabase, type Dumper, dumpMigrations, type DumpOptions, type SchemaDump } from "./schema/dump.ts";
 export { replayMigrations, type Replay, type ReplayOptions } from "./schema/replay.ts";
 export { type DataStatement, type SquashOptions, type SquashResult, squashMigrations, type SquashWritten, writeSquashed } from "./schema/squash.ts";
+export { diffSchemas, type SchemaDiff, type SchemaDiffOptions } from "./schema/schema-diff.ts";
+export { type NextMigration, type NextMigrationOptions, planNextMigration, statementsToSql } from "./schema/next-migration.ts";
+export { type NewMigration, nextVersion, writeMigration, type WrittenMigration } from "./sources/write-migration.ts";
 
 // `deno run -A jsr:@orchwf/migrate status`, `bun src/mod.ts up`: the main module is the CLI.
 // Loaded only then, so importing the library never loads the CLI.

@@ -234,6 +234,33 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/squash.ts"),
   },
   {
+    name: "diff",
+    without: NO_DATABASE,
+    summary: "Write the next migration (up and down) from a desired schema, proven on scratch databases",
+    description:
+      "Replays --dir's migrations on a scratch PGlite (or a database made on the --scratch server), loads the desired " +
+      "schema (--desired FILE or a directory of .sql files) into another, compares the two and writes the next " +
+      "migration in the directory's format. Before writing, the up is applied after the history (it must give the " +
+      "desired schema) and the down after it (it must give the history's back); otherwise nothing is written " +
+      "(DIFF_UNPROVEN) unless --force. A rename is never guessed: a hint names the --rename that makes one.",
+    options: [
+      { name: "desired", value: "FILE|DIR", help: "the schema you want, as SQL: a file, or a directory of .sql files in name order" },
+      { name: "name", value: "NAME", help: "the new migration's name (file name slug)" },
+      { name: "rename", value: "OLD=NEW", help: "a rename instead of a drop and a create (repeatable): public.users=public.members, public.users.name=public.users.full_name, public.mood.sad=public.mood.unhappy (enum value)" },
+      { name: "scratch", value: "URL", help: "prove on throwaway databases made on this server instead of PGlite" },
+      { name: "dry-run", help: "print the migration, write nothing" },
+      { name: "force", help: "write the migration even though the proof failed (marked unproven)" },
+      { name: "exit-code", help: "exit 1 when a migration was needed (for CI: is the directory behind the desired schema?)" },
+      VAR,
+    ],
+    examples: [
+      "orchwf-migrate diff --dir ./migrations --desired schema.sql --name add_orders",
+      "orchwf-migrate diff --dir ./migrations --desired schema/ --dry-run --exit-code",
+      "orchwf-migrate diff --dir ./migrations --desired schema.sql --name rename_users --rename public.users=public.members",
+    ],
+    load: () => import("./commands/diff.ts"),
+  },
+  {
     name: "create",
     without: NO_DATABASE,
     args: "<name>",

@@ -5,6 +5,7 @@
  * @module
  */
 import type { PGlite } from "@electric-sql/pglite";
+import type { PGliteExtension } from "../sources/extensions.ts";
 
 /** The PGlite.create options that carry the engine's files. */
 export interface PGliteAssets {
@@ -51,4 +52,17 @@ export function pgliteAssets(): Promise<PGliteAssets> {
 export async function createScratchPGlite(): Promise<PGlite> {
   const { scratchPGlite } = await import("../schema/scratch-pglite.ts");
   return await scratchPGlite({ ...(await pgliteAssets()) });
+}
+
+/**
+ * An in-memory PGlite for `diff`'s scratch databases, with the extensions the migrations and the desired schema create.
+ *
+ * @example
+ * ```ts
+ * const scratch = await createDiffPGlite({ extensions: await pgliteExtensions(["pg_trgm"]) });
+ * ```
+ */
+export async function createDiffPGlite(options: { extensions: Record<string, PGliteExtension> }): Promise<PGlite> {
+  const { scratchPGlite } = await import("../schema/scratch-pglite.ts");
+  return await scratchPGlite({ ...(await pgliteAssets()), extensions: options.extensions });
 }

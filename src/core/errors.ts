@@ -39,7 +39,8 @@ export type ErrorCode =
   | "NO_DATABASE"
   | "DATABASE_ERROR"
   | "CHECK_FAILED"
-  | "MISSING_PLACEHOLDER";
+  | "MISSING_PLACEHOLDER"
+  | "DIFF_UNPROVEN";
 
 /**
  * Base class of every error this package throws.
