@@ -174,11 +174,11 @@ CREATE FUNCTION order_count(u bigint) RETURNS bigint LANGUAGE plpgsql AS $$ BEGI
       const dbUrl = `pglite:${join(work, "db")}`;
       const first = await cli(["diff", "--dir", "m", "--desired", "schema.sql", "--name", "init"], work);
       assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /wrote m\/001_init.up.sql and m\/001_init.down.sql \(golang-migrate\): \d+ statements up/);
+      assert.match(first.stdout, /wrote m\/002_init.up.sql and m\/002_init.down.sql \(golang-migrate\): \d+ statements up/);
       writeFileSync(join(work, "schema.sql"), DESIRED_2);
       const second = await cli(["diff", "--dir", "m", "--desired", "schema.sql", "--name", "orders", "--exit-code"], work);
       assert.equal(second.code, 1, second.stderr); // --exit-code: a change was needed (and written)
-      assert.deepEqual(readdirSync(join(work, "m")).sort(), ["001_init.down.sql", "001_init.up.sql", "002_orders.down.sql", "002_orders.up.sql"]);
+      assert.deepEqual(readdirSync(join(work, "m")).sort(), ["002_init.down.sql", "002_init.up.sql", "003_orders.down.sql", "003_orders.up.sql"]);
       const up = await cli(["up", "--db", dbUrl, "--dir", "m"], work);
       assert.equal(up.code, 0, up.stderr);
       const again = await cli(["diff", "--dir", "m", "--desired", "schema.sql", "--name", "x", "--exit-code"], work);
@@ -203,7 +203,7 @@ CREATE FUNCTION order_count(u bigint) RETURNS bigint LANGUAGE plpgsql AS $$ BEGI
         const text = readFileSync(join(work, "m", files.at(-1)!), "utf8");
         if (format === "dbmate") assert.match(text, /^-- migrate:up\n[\s\S]*\n-- migrate:down\n/);
         if (format === "goose") assert.match(text, /-- \+goose StatementBegin\nCREATE OR REPLACE FUNCTION/);
-        if (format === "flyway") assert.deepEqual(files.map((f) => f.slice(0, 4)), ["U001", "V001"]);
+        if (format === "flyway") assert.deepEqual(files.map((f) => f.slice(0, 4)), ["U002", "V002"]);
         const up = await cli(["up", "--db", `pglite:${join(work, "db")}`, "--dir", "m", "--format", format], work);
         assert.equal(up.code, 0, up.stderr);
       } finally {

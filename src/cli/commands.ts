@@ -235,7 +235,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "diff",
-    without: NO_DATABASE,
+    // The built-in schema is not the user's to change: a desired schema without it would drop it.
+    without: [...NO_DATABASE, "with-orchwf"],
     summary: "Write the next migration (up and down) from a desired schema, proven on scratch databases",
     description:
       "Replays --dir's migrations on a scratch PGlite (or a database made on the --scratch server), loads the desired " +

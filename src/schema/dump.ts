@@ -182,8 +182,9 @@ function isModuleMissing(err: unknown): boolean {
 async function pgliteDump(pgDump: PgDump, pg: PGlite, excludeTable: string | undefined, withData: boolean): Promise<{ text: string; version: string | null }> {
   const file = await pgDump({ pg, args: dumpArgs(excludeTable, withData) });
   const text = await file.text();
-  // pg_dump leaves the search_path empty on the instance it dumped.
-  await pg.exec("RESET search_path");
+  // pg_dump leaves its read-only transaction open on the instance it dumped, and an empty search_path.
+  if (pg.isInTransaction()) await pg.exec("ROLLBACK");
+  await pg.exec("RESET ALL");
   return { text, version: /-- Dumped by pg_dump version (\S+)/.exec(text)?.[1] ?? null };
 }
 

@@ -625,6 +625,12 @@ class Writer {
       if (owner) g.owned.push(`ALTER SEQUENCE ${q(s.name)} OWNED BY ${q(`${split(s.name)[0]}.${owner}`)}`);
     }
     for (const [o, n] of this.changed("sequence")) {
+      // A sequence that stays while the column owning it goes would go with it: let go of it first.
+      const owner = / OWNED BY (\S+)$/.exec(o.definition)?.[1];
+      const ownerColumn = owner && `${split(o.name)[0]}.${owner}`;
+      if (ownerColumn && !this.now.has(`column\0${ownerColumn}`) && !identityOwned(o, this.old)) {
+        this.dropped.rules.unshift(`ALTER SEQUENCE ${q(o.name)} OWNED BY NONE`);
+      }
       const [a, b] = [o.definition.replace(/ OWNED BY \S+$/, ""), n.definition.replace(/ OWNED BY \S+$/, "")];
       if (a !== b) g.sequences.push(`ALTER SEQUENCE ${q(n.name)} ${b.replace(/^AS /, "AS ").replace(/(?<!NO )CYCLE$/, "CYCLE")}${/ CYCLE$/.test(b) ? "" : " NO CYCLE"}`);
       const [oa, ob] = [/ OWNED BY (\S+)$/.exec(o.definition)?.[1], / OWNED BY (\S+)$/.exec(n.definition)?.[1]];

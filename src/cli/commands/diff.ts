@@ -81,7 +81,9 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     lines.unshift(`-- up\n${header}\n${toScript(next.up.statements)}\n\n-- down\n${toScript(next.down.statements)}`);
   } else {
     const { nextVersion, writeMigration } = await import("../../sources/write-migration.ts");
-    const versions = (migrations as readonly Migration[]).map((m) => m.version);
+    // Above the built-in versions too, as `create` does: the directory may run with --with-orchwf later.
+    const { orchwfMigrations } = await import("../../builtin.ts");
+    const versions = [...(migrations as readonly Migration[]), ...orchwfMigrations].map((m) => m.version);
     version = nextVersion(versions, new Date(), format);
     written = writeMigration(dir, format, version, { name: name!, up: next.up.statements, down: next.down.statements, header }).files;
     lines.push(`wrote ${written.join(" and ")} (${format}): ${next.up.statements.length} statements up, ${next.down.statements.length} down`);

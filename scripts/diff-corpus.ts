@@ -1,0 +1,89 @@
+/**
+ * Tries `diff` on other projects' histories (not part of this repository): for each migration k, the desired
+ * schema is the pg_dump of migrations 1..k, the history is 1..k-1. The written migration must be proven, and,
+ * checked here with pg_dump (PGlite's, in WebAssembly): applied after the history its dump equals the desired dump
+ * (statements compared as a set), and its down gives back the history's dump.
+ *   bun scripts/diff-corpus.ts DIR... [--format F] [--from N] [--replace TEXT=VALUE]
+ * Prints one line per step that is not proven or not equal, and a summary per directory.
+ */
+import process from "node:process";
+import { dumpDatabase, dumpMigrations } from "../src/schema/dump.ts";
+import { planNextMigration, statementsToSql } from "../src/schema/next-migration.ts";
+import { replayMigrations } from "../src/schema/replay.ts";
+import { loadMigrations } from "../src/sources/load.ts";
+import type { MigrationFormat } from "../src/sources/detect.ts";
+import type { Migration } from "../src/core/migration.ts";
+
+const args = process.argv.slice(2);
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const replacements = args.flatMap((a, i) => (args[i - 1] === "--replace" ? [a.split("=") as [string, string]] : []));
+const dirs = args.filter((a, i) => !a.startsWith("--") && !["--format", "--from", "--replace"].includes(args[i - 1]));
+const from = Number(option("--from") ?? 1);
+
+/**
+ * A dump's statements as a set (comments and blank lines dropped; the version table's rows left out). PostgreSQL 18
+ * names NOT NULL constraints, after the table's name when the column was made: a table the history renamed keeps
+ * the old name in them, which no snapshot compares (PostgreSQL 15 has no such names): the names are left out.
+ */
+function statements(sql: string): Set<string> {
+  return new Set(
+    sql.split(/;\n/).map((s) => s.replace(/^--.*$/gm, "").replace(/CONSTRAINT \S+ NOT NULL/g, "NOT NULL").trim())
+      .filter((s) => s !== "" && !/orchwf_migrations/.test(s)),
+  );
+}
+
+function difference(a: Set<string>, b: Set<string>): string[] {
+  return [...a].filter((s) => !b.has(s));
+}
+
+for (const dir of dirs) {
+  let migrations: Migration[] = await loadMigrations(dir, { format: option("--format") as MigrationFormat | undefined });
+  migrations = migrations.map((m) => {
+    let up = m.up;
+    for (const [text, value] of replacements) up = up.replaceAll(text, value);
+    return { ...m, up };
+  });
+  let proven = 0, equal = 0, empty = 0, tried = 0, unsupported = 0;
+  for (let k = from; k < migrations.length + 1; k++) {
+    const history = migrations.slice(0, k - 1);
+    const desired = migrations.slice(0, k);
+    let desiredDump: string;
+    try {
+      desiredDump = (await dumpMigrations(desired, { withoutVersionTable: true })).sql;
+    } catch (err) {
+      console.log(`${dir} ${migrations[k - 1].version}: the history does not replay: ${(err as Error).message.split("\n")[0]}`);
+      break;
+    }
+    tried++;
+    const next = await planNextMigration(history, desiredDump, { desiredLabel: `dump of 1..${k}` });
+    if (next.empty) {
+      empty++;
+      continue;
+    }
+    if (next.up.unsupported.length > 0) unsupported++;
+    if (!next.proven) {
+      console.log(`${dir} ${migrations[k - 1].version}: not proven: ${next.failed ?? ""} ${JSON.stringify([...next.up.unsupported, ...next.upDiffers, ...next.downDiffers]).slice(0, 600)}`);
+      continue;
+    }
+    proven++;
+    // pg_dump after the up, and after the down, against the desired dump and the history's.
+    const replay = await replayMigrations(history);
+    try {
+      const historyDump = statements((await dumpDatabase(replay.pglite!, { withoutVersionTable: true })).sql);
+      await replay.driver.transaction((tx) => tx.exec(statementsToSql(next.up.statements)));
+      const afterUp = statements((await dumpDatabase(replay.pglite!, { withoutVersionTable: true })).sql);
+      await replay.driver.transaction((tx) => tx.exec(statementsToSql(next.down.statements)));
+      const afterDown = statements((await dumpDatabase(replay.pglite!, { withoutVersionTable: true })).sql);
+      const want = statements(desiredDump);
+      const upMissing = difference(want, afterUp), upExtra = difference(afterUp, want);
+      const downMissing = difference(historyDump, afterDown), downExtra = difference(afterDown, historyDump);
+      if (upMissing.length + upExtra.length + downMissing.length + downExtra.length === 0) equal++;
+      else {
+        console.log(`${dir} ${migrations[k - 1].version}: pg_dump differs: ${JSON.stringify({ upMissing, upExtra, downMissing, downExtra }).slice(0, 800)}`);
+      }
+    } finally {
+      await replay.close();
+    }
+  }
+  console.log(`${dir}: ${tried} steps, ${empty} without a schema change, ${proven} proven, ${equal} equal by pg_dump both ways, ${unsupported} with unsupported objects`);
+}
