@@ -3,7 +3,8 @@
  * schema is the pg_dump of migrations 1..k, the history is 1..k-1. The written migration must be proven, and,
  * checked here with pg_dump (PGlite's, in WebAssembly): applied after the history its dump equals the desired dump
  * (statements compared as a set), and its down gives back the history's dump.
- *   bun scripts/diff-corpus.ts DIR... [--format F] [--from N] [--replace TEXT=VALUE]
+ *   bun scripts/diff-corpus.ts DIR... [--format F] [--from N] [--replace TEXT=VALUE] [--prelude SQL]
+ * --prelude runs SQL before the history, for what a project expects to exist (its tool's version table, a schema).
  * Prints one line per step that is not proven or not equal, and a summary per directory.
  */
 import process from "node:process";
@@ -17,7 +18,8 @@ import type { Migration } from "../src/core/migration.ts";
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const replacements = args.flatMap((a, i) => (args[i - 1] === "--replace" ? [a.split("=") as [string, string]] : []));
-const dirs = args.filter((a, i) => !a.startsWith("--") && !["--format", "--from", "--replace"].includes(args[i - 1]));
+const dirs = args.filter((a, i) => !a.startsWith("--") && !["--format", "--from", "--replace", "--prelude"].includes(args[i - 1]));
+const prelude = option("--prelude");
 const from = Number(option("--from") ?? 1);
 
 /**
@@ -43,8 +45,11 @@ for (const dir of dirs) {
     for (const [text, value] of replacements) up = up.replaceAll(text, value);
     return { ...m, up };
   });
+  // The prelude is part of every history, as migration 0: never a step of its own.
+  const start = prelude === undefined ? 0 : 1;
+  if (prelude !== undefined) migrations.unshift({ version: "0", description: "prelude", up: prelude });
   let proven = 0, equal = 0, empty = 0, tried = 0, unsupported = 0;
-  for (let k = from; k < migrations.length + 1; k++) {
+  for (let k = from + start; k < migrations.length + 1; k++) {
     const history = migrations.slice(0, k - 1);
     const desired = migrations.slice(0, k);
     let desiredDump: string;

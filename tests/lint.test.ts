@@ -156,3 +156,26 @@ describe("suppressing and configuring", () => {
     assert.deepEqual(await rulesOf("SELECT 1;\nCOMMIT;"), ["transaction-control"]);
   });
 });
+
+describe("no-transaction advice in the directory's own syntax", () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ["goose", { "001_t.sql": "-- +goose Up\nCREATE TABLE t (a int);\n-- +goose Down\nDROP TABLE t;\n", "002_i.sql": "-- +goose Up\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nDROP INDEX t_b;\n-- +goose Down\nSELECT 1;\n" }, /"-- \+goose NO TRANSACTION"/],
+    ["dbmate", { "20240101000000_t.sql": "-- migrate:up\nCREATE TABLE t (a int);\n-- migrate:down\nDROP TABLE t;\n", "20240102000000_i.sql": "-- migrate:up\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nDROP INDEX t_b;\n-- migrate:down\nSELECT 1;\n" }, /"-- migrate:up transaction:false"/],
+    ["sqlx", { "20240101000000_t.sql": "CREATE TABLE t (a int);\n", "20240102000000_i.sql": "CREATE INDEX CONCURRENTLY t_a ON t (a);\nDROP INDEX t_b;\n" }, /"-- no-transaction" the first line/],
+    ["golang-migrate", { "001_t.up.sql": "CREATE TABLE t (a int);\n", "002_i.up.sql": "CREATE INDEX CONCURRENTLY t_a ON t (a);\nDROP INDEX t_b;\n" }, /"-- orchwf:no-transaction" at the top/],
+  ];
+  for (const [format, files, hint] of cases) {
+    test(`${format}: a transactional file with CONCURRENTLY, and DROP INDEX without it, are told how to mark the file`, async () => {
+      const { loadMigrations } = await import("../src/sources/load.ts");
+      const { tree } = await import("./helpers/tree.ts");
+      const dir = tree(files);
+      const report = await lintMigrations(await loadMigrations(dir));
+      const needs = report.findings.find((f) => f.rule === "needs-no-transaction");
+      assert.ok(needs, JSON.stringify(report.findings));
+      assert.match(needs.message, hint);
+      const drop = report.findings.find((f) => f.rule === "drop-index-not-concurrent");
+      assert.ok(drop);
+      assert.match(drop.message, hint);
+    });
+  }
+});

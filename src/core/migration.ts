@@ -34,8 +34,11 @@ export interface Migration {
   down?: string;
   /** `false` runs the SQL (up and down) outside a transaction, statement by statement (default `true`). */
   transaction?: boolean;
-  /** Files the SQL came from, for error messages. */
-  source?: { up?: string; down?: string };
+  /**
+   * Files the SQL came from, for error messages, and the directory's format (`dbmate`, `goose`, …), so that advice
+   * is given in that tool's own syntax.
+   */
+  source?: { up?: string; down?: string; format?: string };
   /**
    * Repeatable (Flyway's `R__name.sql`): no place in the version order; applied after every versioned migration,
    * again whenever its SQL changes, never rolled back. Its version must be `R__` followed by its name.

@@ -7,7 +7,7 @@
  */
 import { compareVersions, type Migration } from "../core/migration.ts";
 import { placeholderStandIns } from "../core/placeholders.ts";
-import { checkScript, positions } from "../sources/check.ts";
+import { checkScript, noTransactionHint, positions } from "../sources/check.ts";
 import type { ParsedStatement } from "../sources/parser.ts";
 import type { LintConfig } from "./config.ts";
 import { RULES } from "./rules.ts";
@@ -72,7 +72,7 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
     const transaction = m.transaction !== false;
     // Placeholders parse as identifiers of the same length, so positions stay those of the file.
     const up = m.placeholders === undefined ? m.up : placeholderStandIns(m.up, m.placeholders);
-    const checked = await checkScript(up, { file, version: m.version, transaction });
+    const checked = await checkScript(up, { file, version: m.version, transaction, format: m.source?.format });
     if (report) {
       linted++;
       const fileIgnores = ignoredIn(header(m.up, checked.statements[0]));
@@ -145,6 +145,7 @@ function lintStatements(
       // From the Migration (files) or, for one written in code, the directives at the top of its text.
       checks: m.checks?.length ?? countChecks(m.up.slice(0, statements[0]?.start ?? m.up.length)),
       once,
+      noTransaction: noTransactionHint(m.source?.format, file),
     };
     for (const rule of RULES) {
       const runnerLimits = rule.id === "require-lock-timeout" && runnerTimeout > 0;

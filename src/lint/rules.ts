@@ -121,7 +121,9 @@ export const RULES: readonly Rule[] = [
       const { statement: st } = ctx;
       if (st.kind !== "IndexStmt" || st.node.concurrent) return [];
       const table = relationName(st.node.relation);
-      return ctx.createdHere(table) ? [] : [`CREATE INDEX on "${table}" without CONCURRENTLY blocks writes to it while the index builds`];
+      if (ctx.createdHere(table)) return [];
+      const how = ctx.transaction ? `; CONCURRENTLY cannot run in a transaction: ${ctx.noTransaction}` : "";
+      return [`CREATE INDEX on "${table}" without CONCURRENTLY blocks writes to it while the index builds${how}`];
     },
   },
   {
@@ -130,10 +132,11 @@ export const RULES: readonly Rule[] = [
     summary: "DROP INDEX without CONCURRENTLY",
     why: "DROP INDEX takes an ACCESS EXCLUSIVE lock on the index's table: it waits for every running query on the table, and every query after it waits too",
     safe: "DROP INDEX CONCURRENTLY IF EXISTS ... in a file of its own that starts with -- orchwf:no-transaction",
-    check({ statement: st, createdHere }) {
+    check({ statement: st, createdHere, transaction, noTransaction }) {
       if (st.kind !== "DropStmt" || st.node.removeType !== "OBJECT_INDEX" || st.node.concurrent) return [];
       const old = dropNames(st.node).filter((name) => !createdHere(name));
-      return old.length > 0 ? [`DROP INDEX ${old.join(", ")} without CONCURRENTLY locks its table`] : [];
+      const how = transaction ? `; CONCURRENTLY cannot run in a transaction: ${noTransaction}` : "";
+      return old.length > 0 ? [`DROP INDEX ${old.join(", ")} without CONCURRENTLY locks its table${how}`] : [];
     },
   },
   {

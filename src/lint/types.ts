@@ -46,6 +46,8 @@ export interface StatementContext {
   checks: number;
   /** Per file: rules that report once per file record their id here. */
   once: Set<string>;
+  /** How to run this file outside a transaction, in its format's own syntax (`add "-- +goose NO TRANSACTION" at …`). */
+  noTransaction: string;
 }
 
 /** A rule: its id, default severity, the reason and the safe way, and the check. */

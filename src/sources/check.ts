@@ -33,6 +33,33 @@ export interface CheckedScript {
 }
 
 /**
+ * How to run a file outside a transaction, in its tool's own syntax.
+ *
+ * @example
+ * ```ts
+ * noTransactionHint("goose", "db/003_idx.sql"); // 'add "-- +goose NO TRANSACTION" at the top of db/003_idx.sql'
+ * ```
+ */
+export function noTransactionHint(format: string | undefined, file: string): string {
+  switch (format) {
+    case "dbmate":
+      return `mark it "-- migrate:up transaction:false" (and "-- migrate:down transaction:false") in ${file}`;
+    case "goose":
+      return `add "-- +goose NO TRANSACTION" at the top of ${file}`;
+    case "sqlx":
+      return `make "-- no-transaction" the first line of ${file}`;
+    case "diesel":
+      return `add a metadata.toml with "run_in_transaction = false" beside ${file}`;
+    case "flyway":
+      return `set executeInTransaction=false in ${file}.conf`;
+    case "node-pg-migrate":
+      return `put "-- orchwf:no-transaction" at the top of ${file} (node-pg-migrate's SQL files have no marker of their own)`;
+    default:
+      return `put "-- orchwf:no-transaction" at the top of ${file}`;
+  }
+}
+
+/**
  * Where `offset` is in `script`: 1-based line (LF, CRLF and CR end lines) and column (characters), with a frame.
  *
  * @example
@@ -92,7 +119,7 @@ function lineStarts(script: string): number[] {
  */
 export async function checkScript(
   script: string,
-  where: { file: string; version: string; transaction?: boolean },
+  where: { file: string; version: string; transaction?: boolean; format?: string },
 ): Promise<CheckedScript> {
   const at = positions(script);
   const problem = (rule: string, offset: number, message: string): Problem => {
@@ -127,7 +154,7 @@ export async function checkScript(
         problems.push(problem(
           "needs-no-transaction",
           st.start,
-          `${what} cannot run inside a transaction block; put "-- orchwf:no-transaction" at the top of ${where.file} (and keep such statements in a file of their own)`,
+          `${what} cannot run inside a transaction block; ${noTransactionHint(where.format, where.file)} (and keep such statements in a file of their own)`,
         ));
       }
     }
@@ -172,7 +199,7 @@ export async function checkMigrations(migrations: readonly Migration[], directio
       // Placeholders without their values parse as identifiers of the same length: positions stay the file's.
       const script = m.placeholders === undefined ? written : placeholderStandIns(written, m.placeholders);
       const file = m.source?.[d] ?? `migration ${m.version} (${d})`;
-      problems.push(...(await checkScript(script, { file, version: m.version, transaction: m.transaction })).problems);
+      problems.push(...(await checkScript(script, { file, version: m.version, transaction: m.transaction, format: m.source?.format })).problems);
     }
   }
   return problems;

@@ -54,6 +54,7 @@ export async function loadMigrations(dir: string, options: LoadOptions = {}): Pr
   }
   const migrations = validateMigrations(await read(dir));
   if (migrations.length === 0) await refuseUnreadSql(dir, format);
+  for (const m of migrations) if (m.source) m.source.format = format;
   return migrations;
 }
 
