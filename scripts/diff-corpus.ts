@@ -55,11 +55,10 @@ for (const dir of dirs) {
     for (const [text, value] of replacements) up = up.replaceAll(text, value);
     return { ...m, up };
   });
-  // The prelude is part of every history, as migration 0: never a step of its own.
-  const start = prelude === undefined ? 0 : 1;
-  if (prelude !== undefined) migrations.unshift({ version: "0", description: "prelude", up: prelude });
-  let proven = 0, equal = 0, empty = 0, tried = 0, unsupported = 0, renamed = 0;
-  for (let k = from + start; k < migrations.length + 1; k++) {
+  // The prelude is part of every history: it runs first, with the first migration.
+  if (prelude !== undefined && migrations.length > 0) migrations[0] = { ...migrations[0], up: `${prelude};\n${migrations[0].up}` };
+  let proven = 0, equal = 0, empty = 0, tried = 0, unsupported = 0, renamed = 0, columnOrder = 0;
+  for (let k = from; k < migrations.length + 1; k++) {
     const history = migrations.slice(0, k - 1);
     const desired = migrations.slice(0, k);
     let desiredDump: string;
@@ -102,13 +101,18 @@ for (const dir of dirs) {
       const want = statements(desiredDump);
       const upMissing = difference(want, afterUp), upExtra = difference(afterUp, want);
       const downMissing = difference(historyDump, afterDown), downExtra = difference(afterDown, historyDump);
+      const sortedColumns = (list: string[]) => new Set(list.map((st) => st.split("\n").map((l) => l.replace(/,$/, "")).sort().join("\n")));
+      const sameButOrder = (a: string[], b: string[]) => difference(sortedColumns(a), sortedColumns(b)).length === 0 && difference(sortedColumns(b), sortedColumns(a)).length === 0;
       if (upMissing.length + upExtra.length + downMissing.length + downExtra.length === 0) equal++;
-      else {
+      else if (sameButOrder(upMissing, upExtra) && sameButOrder(downMissing, downExtra)) {
+        columnOrder++;
+        console.log(`${dir} ${migrations[k - 1].version}: equal but for the order of columns in ${[...upMissing, ...downMissing].map((st) => /^CREATE TABLE (\S+)/.exec(st)?.[1]).join(", ")}`);
+      } else {
         console.log(`${dir} ${migrations[k - 1].version}: pg_dump differs: ${JSON.stringify({ up: lines(upMissing, upExtra), down: lines(downMissing, downExtra) })}`);
       }
     } finally {
       await replay.close();
     }
   }
-  console.log(`${dir}: ${tried} steps, ${empty} without a schema change, ${proven} proven (${renamed} with the renames the hints name), ${equal} equal by pg_dump both ways, ${unsupported} with unsupported objects`);
+  console.log(`${dir}: ${tried} steps, ${empty} without a schema change, ${proven} proven (${renamed} with the renames the hints name), ${equal} equal by pg_dump both ways, ${columnOrder} equal but for the order of columns, ${unsupported} with unsupported objects`);
 }

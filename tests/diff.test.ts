@@ -92,6 +92,13 @@ const CASES: { name: string; history: string[]; desired: string; has?: RegExp[];
     downHas: [/DROP SCHEMA "app"/],
   },
   {
+    name: "names that need quoting: dots, capitals, spaces and quotes in schemas, tables, columns and constraints",
+    history: [`CREATE SCHEMA "Sales-EU"; CREATE TABLE "Sales-EU"."My Table.v2" ("Id" int PRIMARY KEY, "we""ird.col" text);`],
+    desired: `CREATE SCHEMA "Sales-EU"; CREATE TABLE "Sales-EU"."My Table.v2" ("Id" bigint PRIMARY KEY, "we""ird.col" text NOT NULL, "New Col" int CONSTRAINT "Chk.1" CHECK ("New Col" > 0));
+      CREATE INDEX "Idx.A" ON "Sales-EU"."My Table.v2" ("we""ird.col"); CREATE VIEW "Sales-EU"."V.1" AS SELECT "Id" FROM "Sales-EU"."My Table.v2";`,
+    has: [/ALTER TABLE "Sales-EU"."My Table.v2" ALTER COLUMN "we""ird.col" SET NOT NULL/, /ADD CONSTRAINT "Chk.1"/],
+  },
+  {
     name: "tables that reference each other dropped, and generated columns",
     history: [`CREATE TABLE a (id int PRIMARY KEY, b_id int); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a(id));
       ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b(id);

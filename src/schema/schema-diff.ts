@@ -33,15 +33,29 @@ export interface SchemaDiff {
   unsupported: string[];
 }
 
-/** `public.users` -> `"public"."users"`. */
-function q(name: string): string {
-  return name.split(".").map(quoteIdent).join(".");
-}
+/**
+ * Names as snapshots write them (`schema.table.column`, unquoted) are cut where a known schema, table, view, type or
+ * sequence ends, so a name with a dot inside (`"my.table"`) is still cut right. Set by `diffSchemas` for its run
+ * (which never awaits).
+ */
+let owners = new Set<string>();
+let schemaNames = new Set<string>();
+const OWNER_KINDS = new Set(["table", "partitioned table", "foreign table", "view", "materialized view", "sequence", "index", "enum", "domain", "composite type", "range type"]);
 
 /** `public.users.email` -> [`public.users`, `email`]. */
 function split(name: string): [string, string] {
+  for (let i = name.lastIndexOf("."); i > 0; i = name.lastIndexOf(".", i - 1)) {
+    if (owners.has(name.slice(0, i))) return [name.slice(0, i), name.slice(i + 1)];
+  }
   const i = name.lastIndexOf(".");
   return [name.slice(0, i), name.slice(i + 1)];
+}
+
+/** `public.users` -> `"public"."users"`. */
+function q(name: string): string {
+  if (schemaNames.has(name) || !name.includes(".")) return quoteIdent(name);
+  const [owner, last] = split(name);
+  return `${q(owner)}.${quoteIdent(last)}`;
 }
 
 /** `public.f(a integer)` -> `"public"."f"(a integer)`. */
@@ -133,6 +147,9 @@ const atomic = (f: SchemaObject): boolean => /\bBEGIN\s+ATOMIC\b/i.test(f.defini
  */
 export function diffSchemas(from: SchemaSnapshot, to: SchemaSnapshot, options: SchemaDiffOptions = {}): SchemaDiff {
   const out: SchemaDiff = { statements: [], warnings: [], renameHints: [], unsupported: [] };
+  schemaNames = new Set([...from.schemas, ...to.schemas, ...[...from.objects, ...to.objects].filter((o) => o.kind === "schema").map((o) => o.name)]);
+  owners = new Set([...schemaNames, ...[...from.objects, ...to.objects].filter((o) => OWNER_KINDS.has(o.kind)).map((o) => o.name)]);
+  for (const [oldName, newName] of Object.entries(options.renames ?? {})) if (owners.has(oldName)) owners.add(newName);
   const renamed = applyRenames(from, to, options.renames ?? {}, out);
   return new Writer(renamed, to, out).write();
 }
