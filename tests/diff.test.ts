@@ -92,6 +92,20 @@ const CASES: { name: string; history: string[]; desired: string; has?: RegExp[];
     downHas: [/DROP SCHEMA "app"/],
   },
   {
+    name: "comments on functions, indexes, views, types, domains, schemas, constraints, triggers and policies, kept on what is made again",
+    history: [`CREATE TABLE t (a int CONSTRAINT pos CHECK (a > 0)); CREATE INDEX ti ON t (a); CREATE VIEW v AS SELECT a FROM t;
+      CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();
+      COMMENT ON VIEW v IS 'old view'; COMMENT ON INDEX ti IS 'goes away'; CREATE TYPE e AS ENUM ('x'); CREATE DOMAIN d AS int CONSTRAINT dpos CHECK (VALUE > 0);`],
+    desired: `CREATE SCHEMA s; COMMENT ON SCHEMA s IS 'a schema';
+      CREATE TABLE t (a bigint CONSTRAINT pos CHECK (a > 0)); CREATE INDEX ti ON t (a); CREATE VIEW v AS SELECT a FROM t;
+      CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();
+      CREATE POLICY p ON t USING (true); COMMENT ON POLICY p ON t IS 'pol';
+      COMMENT ON VIEW v IS 'old view'; COMMENT ON FUNCTION f() IS 'it''s a trigger'; COMMENT ON CONSTRAINT pos ON t IS 'positive';
+      COMMENT ON TRIGGER tr ON t IS 'trig'; CREATE TYPE e AS ENUM ('x'); COMMENT ON TYPE e IS 'enum';
+      CREATE DOMAIN d AS int CONSTRAINT dpos CHECK (VALUE > 0); COMMENT ON DOMAIN d IS 'dom'; COMMENT ON CONSTRAINT dpos ON DOMAIN d IS 'dc';`,
+    has: [/COMMENT ON VIEW "public"."v" IS 'old view'/, /COMMENT ON INDEX "public"."ti" IS NULL/, /COMMENT ON CONSTRAINT "dpos" ON DOMAIN "public"."d" IS 'dc'/, /COMMENT ON FUNCTION "public"."f"\(\) IS 'it''s a trigger'/],
+  },
+  {
     name: "names that need quoting: dots, capitals, spaces and quotes in schemas, tables, columns and constraints",
     history: [`CREATE SCHEMA "Sales-EU"; CREATE TABLE "Sales-EU"."My Table.v2" ("Id" int PRIMARY KEY, "we""ird.col" text);`],
     desired: `CREATE SCHEMA "Sales-EU"; CREATE TABLE "Sales-EU"."My Table.v2" ("Id" bigint PRIMARY KEY, "we""ird.col" text NOT NULL, "New Col" int CONSTRAINT "Chk.1" CHECK ("New Col" > 0));

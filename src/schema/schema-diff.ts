@@ -40,7 +40,17 @@ export interface SchemaDiff {
  */
 let owners = new Set<string>();
 let schemaNames = new Set<string>();
+let learnedFrom: SchemaSnapshot | undefined;
 const OWNER_KINDS = new Set(["table", "partitioned table", "foreign table", "view", "materialized view", "sequence", "index", "enum", "domain", "composite type", "range type"]);
+
+/** The names `split` and `q` know, from both snapshots (and the new names of renamed owners). */
+function learnNames(from: SchemaSnapshot, to: SchemaSnapshot, renames: Readonly<Record<string, string>>): void {
+  learnedFrom = undefined;
+  const objects = [...from.objects, ...to.objects];
+  schemaNames = new Set([...from.schemas, ...to.schemas, ...objects.filter((o) => o.kind === "schema").map((o) => o.name)]);
+  owners = new Set([...schemaNames, ...objects.filter((o) => OWNER_KINDS.has(o.kind)).map((o) => o.name)]);
+  for (const [oldName, newName] of Object.entries(renames)) if (owners.has(oldName)) owners.add(newName);
+}
 
 /** `public.users.email` -> [`public.users`, `email`]. */
 function split(name: string): [string, string] {
@@ -81,8 +91,15 @@ const TYPE_KINDS = ["enum", "domain", "composite type", "range type"];
 const FUNCTION_KINDS = new Set(["function", "procedure"]);
 const WRITTEN = new Set([
   ...TABLE_KINDS, ...VIEW_KINDS, ...TYPE_KINDS, ...FUNCTION_KINDS,
-  "schema", "extension", "column", "constraint", "index", "trigger", "sequence", "policy",
+  "schema", "extension", "column", "constraint", "index", "trigger", "sequence", "policy", "comment",
 ]);
+
+/** What a comment is on (its name's first words, as the snapshot writes them), and the kinds that object may be. */
+const COMMENTED: readonly [string, readonly string[]][] = [
+  ["materialized view", ["materialized view"]], ["function", ["function"]], ["procedure", ["procedure"]], ["index", ["index"]],
+  ["view", ["view"]], ["sequence", ["sequence"]], ["type", ["enum", "composite type", "range type"]], ["domain", ["domain"]],
+  ["schema", ["schema"]], ["constraint", ["constraint"]], ["trigger", ["trigger"]], ["policy", ["policy"]],
+];
 /** A comment at the end of a definition (a table's may be all of it). */
 const COMMENT = /(?:^| )COMMENT ((?:E?'(?:[^']|'')*'))$/;
 
@@ -147,9 +164,7 @@ const atomic = (f: SchemaObject): boolean => /\bBEGIN\s+ATOMIC\b/i.test(f.defini
  */
 export function diffSchemas(from: SchemaSnapshot, to: SchemaSnapshot, options: SchemaDiffOptions = {}): SchemaDiff {
   const out: SchemaDiff = { statements: [], warnings: [], renameHints: [], unsupported: [] };
-  schemaNames = new Set([...from.schemas, ...to.schemas, ...[...from.objects, ...to.objects].filter((o) => o.kind === "schema").map((o) => o.name)]);
-  owners = new Set([...schemaNames, ...[...from.objects, ...to.objects].filter((o) => OWNER_KINDS.has(o.kind)).map((o) => o.name)]);
-  for (const [oldName, newName] of Object.entries(options.renames ?? {})) if (owners.has(oldName)) owners.add(newName);
+  learnNames(from, to, options.renames ?? {});
   const renamed = applyRenames(from, to, options.renames ?? {}, out);
   return new Writer(renamed, to, out).write();
 }
@@ -298,6 +313,7 @@ class Writer {
     this.tablesAndSequences();
     this.functions();
     this.schemasAndExtensions();
+    this.comments();
     this.out.statements.push(...Object.values(this.dropped).flat(), ...this.creationsInOrder());
     return this.out;
   }
@@ -733,6 +749,32 @@ class Writer {
     }
   }
 
+  /**
+   * Comments on functions, indexes, views, types, schemas, constraints, triggers and policies: set when new or
+   * changed, or when their object is made again (which loses them); removed (IS NULL) when their object stays.
+   */
+  private comments(): void {
+    const target = commentTarget;
+    const on = (t: CommentTarget) => commentOnTarget(t, (owner) => this.hasDomain(owner));
+    const objectOf = (t: { kinds: readonly string[]; name: string }, side: Map<string, SchemaObject>) =>
+      t.kinds.map((k) => side.get(`${k}\0${t.name}`)).find((o) => o !== undefined);
+    const remadeObject = (t: { what: string; kinds: readonly string[]; name: string }) => {
+      const [o, n] = [objectOf(t, this.old), objectOf(t, this.now)];
+      if (!o || !n || o.definition !== n.definition || this.remade.has(t.name)) return true;
+      const owner = t.what === "index" ? indexTable(n) : ["trigger", "policy"].includes(t.what) ? split(t.name)[0] : undefined;
+      return owner !== undefined && this.remade.has(owner);
+    };
+    for (const c of this.after("comment")) {
+      const t = target(c);
+      if (this.old.get(key(c))?.definition === c.definition && !remadeObject(t)) continue;
+      this.groups.comments.push(`COMMENT ON ${on(t)} IS ${c.definition}`);
+    }
+    for (const c of this.removed("comment")) {
+      const t = target(c);
+      if (objectOf(t, this.now) && objectOf(t, this.old)) this.groups.comments.push(`COMMENT ON ${on(t)} IS NULL`);
+    }
+  }
+
   private schemasAndExtensions(): void {
     const g = this.groups;
     // Dropped last, after what was in them.
@@ -753,6 +795,44 @@ class Writer {
       if (a?.[2] !== b?.[2] && b) g.extensions.push(`ALTER EXTENSION ${quoteIdent(n.name)} SET SCHEMA ${quoteIdent(b[2])}`);
     }
   }
+}
+
+/** The object a comment is on: what it is (as COMMENT ON names it, lower case), the snapshot kinds it may be, its name. */
+interface CommentTarget {
+  what: string;
+  kinds: readonly string[];
+  name: string;
+}
+
+function commentTarget(c: SchemaObject): CommentTarget {
+  const [what, kinds] = COMMENTED.find(([w]) => c.name.startsWith(`${w} `)) ?? ["", []];
+  return { what, kinds, name: c.name.slice(what.length + 1) };
+}
+
+function commentOnTarget(t: CommentTarget, isDomain: (name: string) => boolean): string {
+  if (t.what === "function" || t.what === "procedure") return `${t.what.toUpperCase()} ${qFunction(t.name)}`;
+  if (t.what === "schema") return `SCHEMA ${quoteIdent(t.name)}`;
+  if (["constraint", "trigger", "policy"].includes(t.what)) {
+    const [owner, name] = split(t.name);
+    return `${t.what.toUpperCase()} ${quoteIdent(name)} ON ${isDomain(owner) ? "DOMAIN " : ""}${q(owner)}`;
+  }
+  return `${t.what.toUpperCase()} ${q(t.name)}`;
+}
+
+/**
+ * The COMMENT ON statement of a snapshot's `comment` object (the snapshot dumper writes them with this too).
+ *
+ * @example
+ * ```ts
+ * commentStatement({ kind: "comment", name: "function public.f(x integer)", definition: "'adds'" }, snapshot);
+ * // COMMENT ON FUNCTION "public"."f"(x integer) IS 'adds'
+ * ```
+ */
+export function commentStatement(comment: SchemaObject, snapshot: SchemaSnapshot): string {
+  if (learnedFrom !== snapshot) learnNames(snapshot, snapshot, {});
+  learnedFrom = snapshot;
+  const domains = new Set(snapshot.objects.filter((o) => o.kind === "domain").map((o) => o.name));
+  return `COMMENT ON ${commentOnTarget(commentTarget(comment), (owner) => domains.has(owner))} IS ${comment.definition}`;
 }
 
 function key(o: SchemaObject): string {

@@ -6,6 +6,7 @@
  * @module
  */
 import { quoteIdent } from "../core/sql-text.ts";
+import { commentStatement } from "./schema-diff.ts";
 import type { SchemaObject, SchemaSnapshot } from "./snapshot.ts";
 
 /** `public.users` -> `"public"."users"`. */
@@ -125,7 +126,9 @@ export function snapshotToSql(snapshot: SchemaSnapshot, versionTableDdl?: string
     emit(`CREATE POLICY ${quoteIdent(name)} ON ${q(table)} AS ${m?.[1] ?? "PERMISSIVE"} ${m?.[2] ?? p.definition}`);
   }
   for (const c of comments) emit(c);
+  for (const c of by("comment")) emit(commentStatement(c, snapshot));
   const written = new Set([
+    "comment",
     "schema", "extension", "enum", "composite type", "range type", "domain", "constraint", "sequence", "function", "procedure",
     "table", "partitioned table", "column", "index", "view", "materialized view", "trigger", "policy",
   ]);

@@ -55,7 +55,7 @@ const notFromExtension = (catalog: string, oid: string): string =>
  * The form of a snapshot: part of the on-disk cache's keys for stored snapshots (drift's replay), so that a change
  * of the catalog queries below never compares a new snapshot with one stored in the old form. Raise it with them.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
 /** The catalog queries, one per kind. Each returns (kind, name, definition); `$S` is the schema list, `$X` the excluded tables. */
 const QUERIES: string[] = [
@@ -143,6 +143,41 @@ const QUERIES: string[] = [
      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE n.nspname IN ($S) AND ${notFromExtension("pg_type", "t.oid")}
       AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))`,
+  // Comments on what has no definition of its own to carry them (tables' and columns' are in their definitions),
+  // named "<what> <its name>", e.g. "function public.f(x integer)". The public schema's stock comment is no change.
+  `SELECT 'comment', w.what || ' ' || w.name, quote_literal(d.description)
+     FROM pg_description d JOIN (
+       SELECT 'pg_proc'::regclass AS cat, p.oid, CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS what,
+              n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS name, n.nspname AS nsp,
+              ${notFromExtension("pg_proc", "p.oid")} AS own
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p')
+       UNION ALL
+       SELECT 'pg_class'::regclass, c.oid, CASE c.relkind WHEN 'i' THEN 'index' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'sequence' END,
+              n.nspname || '.' || c.relname, n.nspname, ${notFromExtension("pg_class", "c.oid")}
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('i', 'v', 'm', 'S')
+       UNION ALL
+       SELECT 'pg_type'::regclass, t.oid, CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, n.nspname || '.' || t.typname, n.nspname,
+              ${notFromExtension("pg_type", "t.oid")}
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+       UNION ALL
+       SELECT 'pg_namespace'::regclass, n.oid, 'schema', n.nspname, n.nspname, true FROM pg_namespace n
+       UNION ALL
+       SELECT 'pg_constraint'::regclass, k.oid, 'constraint', n.nspname || '.' || coalesce(c.relname, t.typname) || '.' || k.conname, n.nspname,
+              ${notFromExtension("pg_constraint", "k.oid")}
+         FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+         LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
+        WHERE k.contype <> 'n' AND (c.oid IS NULL OR n.nspname || '.' || c.relname NOT IN ($X))
+       UNION ALL
+       SELECT 'pg_trigger'::regclass, g.oid, 'trigger', n.nspname || '.' || c.relname || '.' || g.tgname, n.nspname, true
+         FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT g.tgisinternal AND n.nspname || '.' || c.relname NOT IN ($X)
+       UNION ALL
+       SELECT 'pg_policy'::regclass, o.oid, 'policy', n.nspname || '.' || c.relname || '.' || o.polname, n.nspname, true
+         FROM pg_policy o JOIN pg_class c ON c.oid = o.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname || '.' || c.relname NOT IN ($X)
+     ) w ON d.classoid = w.cat AND d.objoid = w.oid AND d.objsubid = 0
+    WHERE w.nsp IN ($S) AND w.own AND NOT (w.what = 'schema' AND w.name = 'public' AND d.description = 'standard public schema')`,
   `SELECT 'policy', schemaname || '.' || tablename || '.' || policyname,
           concat_ws(' ', permissive, 'FOR ' || cmd, 'TO ' || array_to_string(roles, ', '), 'USING (' || qual || ')',
             'WITH CHECK (' || with_check || ')')
@@ -155,7 +190,7 @@ const SYSTEM_SCHEMAS = `SELECT nspname FROM pg_namespace
 
 /**
  * Reads the schema of a database: schemas, tables, columns (type, nullability, default), constraints, indexes,
- * triggers, functions, sequences, views, enums and other types, policies and extensions, sorted, so that two
+ * triggers, functions, sequences, views, enums and other types, policies, extensions and the comments on them, sorted, so that two
  * snapshots compare with `diffSnapshots`. Objects that belong to an extension are left out (the extension stands for them).
  *
  * @example
