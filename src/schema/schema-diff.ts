@@ -365,7 +365,9 @@ class Writer {
       this.dropped.columns.push(`ALTER TABLE ${q(table)} DROP COLUMN ${quoteIdent(column)}`);
       this.out.warnings.push(`drops column ${c.name}: its data is lost`);
     }
-    for (const c of this.added("column")) {
+    // New columns in their order in the desired table (ADD COLUMN appends).
+    const byPosition = (a: SchemaObject, b: SchemaObject) => (a.position ?? 0) - (b.position ?? 0);
+    for (const c of this.added("column").sort(byPosition)) {
       const [table, column] = split(c.name);
       if (this.tableComes(table) || this.partition(table)) continue;
       const p = columnParts(c.definition);
@@ -839,8 +841,15 @@ function key(o: SchemaObject): string {
   return `${o.kind}\0${o.name}`;
 }
 
-/** Views after the views they name. */
-function orderViews(views: SchemaObject[]): SchemaObject[] {
+/**
+ * Views after the views they name (a view's text mentions the other's name); a circle is broken anywhere.
+ *
+ * @example
+ * ```ts
+ * orderViews(snapshot.objects.filter((o) => o.kind === "view")); // a view before the views that read it
+ * ```
+ */
+export function orderViews(views: readonly SchemaObject[]): SchemaObject[] {
   const sorted = [...views].sort((a, b) => (a.name < b.name ? -1 : 1));
   const done = new Set<string>();
   const out: SchemaObject[] = [];

@@ -6,7 +6,7 @@
  * @module
  */
 import { quoteIdent } from "../core/sql-text.ts";
-import { commentStatement } from "./schema-diff.ts";
+import { commentStatement, orderViews } from "./schema-diff.ts";
 import type { SchemaObject, SchemaSnapshot } from "./snapshot.ts";
 
 /** `public.users` -> `"public"."users"`. */
@@ -135,23 +135,4 @@ export function snapshotToSql(snapshot: SchemaSnapshot, versionTableDdl?: string
   for (const o of snapshot.objects) if (!written.has(o.kind)) out.push(`-- not written by the snapshot dumper: ${o.kind} ${o.name}`);
   if (versionTableDdl) out.push("", versionTableDdl);
   return out.join("\n\n") + "\n";
-}
-
-/** Views after the views they name (a view's text mentions the other's name). */
-function orderViews(views: SchemaObject[]): SchemaObject[] {
-  const sorted = [...views].sort((a, b) => (a.name < b.name ? -1 : 1));
-  const done = new Set<string>();
-  const out: SchemaObject[] = [];
-  const visit = (v: SchemaObject, path: Set<string>) => {
-    if (done.has(v.name) || path.has(v.name)) return;
-    path.add(v.name);
-    for (const w of sorted) {
-      const short = split(w.name)[1];
-      if (w !== v && new RegExp(`(?<![\\w"])"?${short.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"?(?![\\w"])`).test(v.definition)) visit(w, path);
-    }
-    done.add(v.name);
-    out.push(v);
-  };
-  for (const v of sorted) visit(v, new Set());
-  return out;
 }
