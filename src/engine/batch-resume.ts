@@ -68,7 +68,7 @@ export async function resumeCandidate(ctx: StepContext, row: AppliedRow): Promis
 export async function takeRunLock(conn: Queryable, ctx: Pick<StepContext, "history">, version: string): Promise<boolean> {
   const key = runLockKey(ctx, version);
   if (heldHere.has(key)) return false;
-  const [row] = await conn.query<{ taken: boolean }>(`SELECT pg_try_advisory_lock(${key}) AS taken`);
+  const [row] = await conn.query<{ taken: boolean }>(runLockSql(ctx, version).take);
   if (row?.taken !== true) return false;
   heldHere.add(key);
   return true;
@@ -85,7 +85,7 @@ export async function takeRunLock(conn: Queryable, ctx: Pick<StepContext, "histo
 export async function releaseRunLock(conn: Queryable, ctx: Pick<StepContext, "history">, version: string, connectionLost: boolean): Promise<void> {
   const key = runLockKey(ctx, version);
   heldHere.delete(key);
-  if (!connectionLost) await conn.query(`SELECT pg_advisory_unlock(${key})`).catch(() => {});
+  if (!connectionLost) await conn.query(runLockSql(ctx, version).release).catch(() => {});
 }
 
 /**
@@ -100,6 +100,19 @@ export async function releaseRunLock(conn: Queryable, ctx: Pick<StepContext, "hi
 export async function stillClaimed(conn: Queryable, ctx: Pick<StepContext, "history">, version: string): Promise<boolean> {
   const rows = await conn.query(`SELECT 1 FROM ${ctx.history.qualified} WHERE version = $1 AND dirty AND execution_ms IS NULL`, [version]);
   return rows.length > 0;
+}
+
+/**
+ * The SQL that takes and releases the run lock of `version` (for `up --dry-run` too).
+ *
+ * @example
+ * ```ts
+ * runLockSql(ctx, "002").take; // "SELECT pg_try_advisory_lock(-123…) AS taken"
+ * ```
+ */
+export function runLockSql(ctx: Pick<StepContext, "history">, version: string): { take: string; release: string } {
+  const key = runLockKey(ctx, version);
+  return { take: `SELECT pg_try_advisory_lock(${key}) AS taken`, release: `SELECT pg_advisory_unlock(${key})` };
 }
 
 /** A bigint advisory-lock key of its own (decimal text), apart from the migration lock's `history.lockKey`. */

@@ -102,7 +102,7 @@ export class Reporter {
 
   /** One batch of a batched statement committed. */
   batch(event: Omit<BatchEvent, "type">): void {
-    this.onEvent?.({ type: "batch", ...event });
+    this.onEvent?.({ type: "batch", ...event, durationMs: Math.round(event.durationMs * 10) / 10 });
     this.logger?.info(`migration ${event.version}, line ${event.line}: batch ${event.batch} changed ${event.rows} rows (${event.totalRows} so far) in ${Math.round(event.durationMs)} ms`);
   }
 
