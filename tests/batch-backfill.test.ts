@@ -12,6 +12,9 @@ import { describe, test } from "node:test";
 import postgres from "postgres";
 import { type BatchEvent, loadMigrations, type Migration, type MigrationEvent, Migrator } from "../src/mod.ts";
 import { batchPlan } from "../src/core/batch.ts";
+import { checksum } from "../src/core/migration.ts";
+import { runLockSql } from "../src/engine/batch-resume.ts";
+import { History } from "../src/engine/history.ts";
 import { parseStatements } from "../src/core/split.ts";
 import { checkMigrations } from "../src/sources/check.ts";
 import { pgliteEngine, postgresEngine } from "./helpers/engines.ts";
@@ -139,6 +142,44 @@ describe("batched backfills on PostgreSQL", () => {
   });
 });
 
+/** A dead run's leftovers: its claim of version "1", and the rows up to `doneUpTo` done by its committed batches. */
+async function deadRun(query: (text: string, params?: unknown[]) => Promise<unknown>, db: object, up: string, doneUpTo: number): Promise<void> {
+  await new Migrator(db, { migrations: [] }).migrate(); // creates the version table
+  await query("INSERT INTO orchwf_migrations (version, description, checksum, execution_ms, dirty) VALUES ('1', 'backfill', $1, NULL, true)", [checksum(up)]);
+  await query(`UPDATE t SET n = n + 1, done = true WHERE id <= ${doneUpTo}`);
+}
+
+/** The run lock of version "1" in the default version table, as a live run holds it. */
+const RUN_LOCK = runLockSql({ history: new History(undefined, "orchwf_migrations") }, "1");
+
+describe("a claim whose run lock is held is not resumed", () => {
+  for (const engine of [pgliteEngine, postgresEngine]) {
+    test(`${engine.name}: held (${engine.name === "pglite" ? "by this very session" : "by another connection"}) it is waited for; free, it is resumed`, { timeout: 120_000 }, async (t) => {
+      if (!(await engine.available())) return t.skip("no PostgreSQL server here");
+      const d = await engine.open();
+      const holder = engine.name === "postgres" ? postgres(d.url!, { max: 1, onnotice: () => {} }) : undefined;
+      try {
+        await seed((q) => d.query(q), 3_000);
+        const up = BACKFILL().replace("LIMIT 10000", "LIMIT 1000");
+        const migrations: Migration[] = [{ version: "1", description: "backfill", up, transaction: false }];
+        await deadRun((q, p) => d.query(q, p), d.db, up, 1000);
+        const hold = (text: string) => holder ? holder.unsafe(text) : d.query(text);
+        assert.deepEqual([...await hold(RUN_LOCK.take)].map((r) => ({ ...r })), [{ taken: true }]);
+        const refused = await new Migrator(d.db, { migrations, lockTimeoutMs: 300 }).migrate().then(() => undefined, (e) => e);
+        assert.equal(refused?.code, "DIRTY", String(refused));
+        assert.deepEqual(await d.query("SELECT count(*)::int AS c FROM t WHERE done"), [{ c: 1000 }], "nothing ran beside the live run");
+        await hold(RUN_LOCK.release);
+        const { applied } = await new Migrator(d.db, { migrations }).migrate();
+        assert.deepEqual(applied.map((a) => a.version), ["1"]);
+        assert.deepEqual(await d.query("SELECT n, count(*)::int AS c FROM t GROUP BY n"), [{ n: 1, c: 3000 }]);
+      } finally {
+        await holder?.end();
+        await d.close();
+      }
+    });
+  }
+});
+
 describe("batched backfills on PGlite", () => {
   test("runs in batches (affectedRows), and resumes a claim whose run is gone: each row once", { timeout: 120_000 }, async () => {
     const d = await pgliteEngine.open();
@@ -146,11 +187,7 @@ describe("batched backfills on PGlite", () => {
       await seed((q) => d.query(q), 2_500);
       const up = BACKFILL().replace("LIMIT 10000", "LIMIT 1000");
       const migrations: Migration[] = [{ version: "1", description: "backfill", up, transaction: false }];
-      // A dead run's leftovers: its claim, and two committed batches.
-      await new Migrator(d.db, { migrations: [] }).migrate(); // creates the version table
-      const { checksum } = await import("../src/core/migration.ts");
-      await d.query("INSERT INTO orchwf_migrations (version, description, checksum, execution_ms, dirty) VALUES ('1', 'backfill', $1, NULL, true)", [checksum(up)]);
-      await d.query("UPDATE t SET n = n + 1, done = true WHERE id <= 2000");
+      await deadRun((q, p) => d.query(q, p), d.db, up, 2000); // its claim, and two committed batches
       const batches: BatchEvent[] = [];
       const { applied } = await new Migrator(d.db, { migrations, onEvent: (e) => e.type === "batch" && batches.push(e) }).migrate();
       assert.deepEqual(applied.map((a) => a.version), ["1"]);

@@ -6,7 +6,9 @@
  *
  * Whether the claiming run is still alive is told by a session advisory lock it holds on the connection that runs
  * the batches (one key per version table and version): PostgreSQL releases it when that connection ends, as it does
- * when the process dies. A run that gets the lock with `pg_try_advisory_lock` is the only one running the batches.
+ * when the process dies. A run takes it only when no backend holds it (pg_locks, so a lock left on a pooled server
+ * connection behind PgBouncer, or held by this very session, counts as alive): the run that gets it is the only
+ * one running the batches. A claimer that finds it taken (a resumer came first) leaves the migration to that run.
  * Why only all-batched migrations: the version table does not record which statement a run reached, so a
  * statement that is not batched (not safe to run twice) may or may not have run; such a migration stays `DIRTY`.
  * @module
@@ -19,9 +21,6 @@ import { parseStatements } from "../core/split.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import { migrationOf } from "./dirty.ts";
 import { scriptOf, type StepContext } from "./step-context.ts";
-
-/** Runs of this process holding a run lock: a PGlite instance is one session, where the lock would be re-entrant. */
-const heldHere = new Set<string>();
 
 /**
  * True when `m` is a no-transaction migration whose up script is batched statements only (resumable).
@@ -57,7 +56,7 @@ export async function resumeCandidate(ctx: StepContext, row: AppliedRow): Promis
 }
 
 /**
- * Takes the run lock of `version` on `conn` if no live run holds it; true when taken. Released by `releaseRunLock`
+ * Takes the run lock of `version` on `conn` if no backend holds it; true when taken. Released by `releaseRunLock`
  * (or by the connection's end).
  *
  * @example
@@ -66,12 +65,8 @@ export async function resumeCandidate(ctx: StepContext, row: AppliedRow): Promis
  * ```
  */
 export async function takeRunLock(conn: Queryable, ctx: Pick<StepContext, "history">, version: string): Promise<boolean> {
-  const key = runLockKey(ctx, version);
-  if (heldHere.has(key)) return false;
   const [row] = await conn.query<{ taken: boolean }>(runLockSql(ctx, version).take);
-  if (row?.taken !== true) return false;
-  heldHere.add(key);
-  return true;
+  return row?.taken === true;
 }
 
 /**
@@ -83,8 +78,6 @@ export async function takeRunLock(conn: Queryable, ctx: Pick<StepContext, "histo
  * ```
  */
 export async function releaseRunLock(conn: Queryable, ctx: Pick<StepContext, "history">, version: string, connectionLost: boolean): Promise<void> {
-  const key = runLockKey(ctx, version);
-  heldHere.delete(key);
   if (!connectionLost) await conn.query(runLockSql(ctx, version).release).catch(() => {});
 }
 
@@ -107,12 +100,15 @@ export async function stillClaimed(conn: Queryable, ctx: Pick<StepContext, "hist
  *
  * @example
  * ```ts
- * runLockSql(ctx, "002").take; // "SELECT pg_try_advisory_lock(-123…) AS taken"
+ * runLockSql(ctx, "002").take; // "SELECT CASE WHEN EXISTS (… pg_locks …) THEN false ELSE pg_try_advisory_lock(-123…) END AS taken"
  * ```
  */
 export function runLockSql(ctx: Pick<StepContext, "history">, version: string): { take: string; release: string } {
   const key = runLockKey(ctx, version);
-  return { take: `SELECT pg_try_advisory_lock(${key}) AS taken`, release: `SELECT pg_advisory_unlock(${key})` };
+  // pg_try_advisory_lock alone would succeed in a session that holds the lock already (it is re-entrant).
+  const held = `SELECT FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${key} ` +
+    `AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+  return { take: `SELECT CASE WHEN EXISTS (${held}) THEN false ELSE pg_try_advisory_lock(${key}) END AS taken`, release: `SELECT pg_advisory_unlock(${key})` };
 }
 
 /** A bigint advisory-lock key of its own (decimal text), apart from the migration lock's `history.lockKey`. */

@@ -126,7 +126,8 @@ async function runStatements(
     if (runLock && !(await takeRunLock(conn, ctx, m.version))) return "skipped" as const;
     const state = { lost: false };
     try {
-      if (runLock?.resume && !(await stillClaimed(conn, ctx, m.version))) return "skipped" as const;
+      // The run that held the lock may have settled the row just before letting go: nothing left to do.
+      if (runLock && !(await stillClaimed(conn, ctx, m.version))) return "skipped" as const;
       if (runLock?.resume) ctx.reporter.warn(`migration ${m.version} (${m.source?.up ?? m.description}) was claimed by a run that is gone; resuming it: its batched statements run again from the first, each continues with the rows not done yet`);
       ctx.reporter.start(direction, m);
       return await runOn(conn, { ctx, m, direction, deadline, script, statements, plan, resumed: runLock?.resume === true }, state);
