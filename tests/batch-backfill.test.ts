@@ -200,6 +200,26 @@ describe("batched backfills on PGlite", () => {
   });
 });
 
+describe("batched rollback", () => {
+  test("a down file's batched statement runs in batches too (events say down)", { timeout: 60_000 }, async () => {
+    const d = await pgliteEngine.open();
+    try {
+      await seed((q) => d.query(q), 250);
+      const up = BACKFILL().replace("LIMIT 10000", "LIMIT 100");
+      const down = "-- orchwf:no-transaction\n-- orchwf:batch\nUPDATE t SET n = n - 1, done = false WHERE id IN (SELECT id FROM t WHERE done LIMIT 100);\n";
+      const events: BatchEvent[] = [];
+      const migrator = new Migrator(d.db, { migrations: [{ version: "1", description: "b", up, down, transaction: false }], onEvent: (e) => e.type === "batch" && events.push(e) });
+      await migrator.migrate();
+      await migrator.rollback();
+      assert.deepEqual(events.map((e) => [e.direction, e.rows]), [["up", 100], ["up", 100], ["up", 50], ["up", 0], ["down", 100], ["down", 100], ["down", 50], ["down", 0]]);
+      assert.deepEqual(await d.query("SELECT n, done, count(*)::int AS c FROM t GROUP BY n, done"), [{ n: 0, done: false, c: 250 }]);
+      assert.deepEqual(await d.query("SELECT count(*)::int AS c FROM orchwf_migrations"), [{ c: 0 }]);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
 describe("-- orchwf:batch refusals", () => {
   const cases: { name: string; up: string; transaction: boolean; line: number; message: RegExp }[] = [
     { name: "in a transactional file", up: "-- orchwf:batch\nUPDATE t SET n = 1 WHERE false;\n", transaction: true, line: 1, message: /needs "-- orchwf:no-transaction"/ },
