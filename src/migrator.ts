@@ -190,7 +190,7 @@ export class Migrator {
         const resumed = await resumeCandidate(ctx, outcome.row);
         const run = resumed && await applyWithoutTransaction(ctx, deadline, resumed, true);
         if (run) applied.push(run);
-        else await waitForRunning(ctx, deadline, outcome.row, waiting);
+        else await waitForRunning(ctx, deadline, outcome.row, waiting, resumed !== undefined);
         continue;
       }
       waiting.since = undefined;

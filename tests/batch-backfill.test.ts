@@ -167,6 +167,7 @@ describe("a claim whose run lock is held is not resumed", () => {
         assert.deepEqual([...await hold(RUN_LOCK.take)].map((r) => ({ ...r })), [{ taken: true }]);
         const refused = await new Migrator(d.db, { migrations, lockTimeoutMs: 300 }).migrate().then(() => undefined, (e) => e);
         assert.equal(refused?.code, "DIRTY", String(refused));
+        assert.match(refused.message, /applied in batches by another run.*which is alive/);
         assert.deepEqual(await d.query("SELECT count(*)::int AS c FROM t WHERE done"), [{ c: 1000 }], "nothing ran beside the live run");
         await hold(RUN_LOCK.release);
         const { applied } = await new Migrator(d.db, { migrations }).migrate();

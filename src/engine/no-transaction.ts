@@ -268,17 +268,25 @@ function partialNote(before: number, after: number, stopped: "cancelled" | "comp
 /**
  * Another run is applying a no-transaction migration (a dirty row without an execution time): wait for it,
  * polling, at most `lockTimeoutMs`. A row that failed part way (it has an execution time) is refused at once.
+ * `alive`: the run is known to be alive (it holds the run lock of its batched migration, batch-resume.ts).
  *
  * @example
  * ```ts
  * await waitForRunning(ctx, deadline, busyRow, waiting);
  * ```
  */
-export async function waitForRunning(ctx: StepContext, deadline: Deadline, row: AppliedRow, waiting: WaitState): Promise<void> {
+export async function waitForRunning(ctx: StepContext, deadline: Deadline, row: AppliedRow, waiting: WaitState, alive = false): Promise<void> {
   if (row.executionMs !== null) throw dirtyError(ctx, row);
   waiting.since ??= Date.now();
   if (Date.now() - waiting.since >= ctx.lockTimeoutMs) {
     const since = row.appliedAt ? ` since ${row.appliedAt.toISOString()}` : "";
+    if (alive) {
+      throw new MigrationError(
+        "DIRTY",
+        `migration ${row.version} (${fileOf(ctx, row.version)}) is being applied in batches by another run${since}, which is alive (it holds the migration's run lock), and did not finish within ${ctx.lockTimeoutMs} ms (--lock-timeout; library: lockTimeoutMs). This run changed nothing: run again once it finished, or wait longer with a higher --lock-timeout`,
+        { version: row.version, file: migrationOf(ctx, row.version)?.source?.up },
+      );
+    }
     throw new MigrationError(
       "DIRTY",
       `migration ${row.version} has been running outside a transaction${since} and did not finish within ${ctx.lockTimeoutMs} ms (--lock-timeout; library: lockTimeoutMs). If no other run is applying it, its run died part way: check the database, finish or undo ${fileOf(ctx, row.version)} by hand, then call migrator.resolve("${row.version}", "applied") or migrator.resolve("${row.version}", "rolled-back")`,
