@@ -6,7 +6,14 @@
 import { durationMs } from "./duration.ts";
 import type { ParsedStatement } from "../sources/parser.ts";
 
-/** One batched statement: its index among the script's statements, the directive's line and the pause. */
+/**
+ * One batched statement: its index among the script's statements, the directive's line and the pause.
+ *
+ * @example
+ * ```ts
+ * const directive: BatchDirective = { statement: 0, line: 2, pauseMs: 100 }; // "-- orchwf:batch pause=100ms" on line 2
+ * ```
+ */
 export interface BatchDirective {
   /** Index of the statement in the script's parsed statements. */
   statement: number;
@@ -16,13 +23,27 @@ export interface BatchDirective {
   pauseMs?: number;
 }
 
-/** A `-- orchwf:batch` line that cannot work: where (string offset of the line) and why. */
+/**
+ * A `-- orchwf:batch` line that cannot work: where (string offset of the line) and why.
+ *
+ * @example
+ * ```ts
+ * for (const p of plan.problems) console.error(`line ${lineOf(script, p.offset)}: ${p.message}`);
+ * ```
+ */
 export interface BatchProblem {
   offset: number;
   message: string;
 }
 
-/** The batched statements of a script, by statement index, and the directives refused. */
+/**
+ * The batched statements of a script, by statement index, and the directives refused.
+ *
+ * @example
+ * ```ts
+ * const { directives, problems } = batchPlan(script, statements, false);
+ * ```
+ */
 export interface BatchPlan {
   directives: Map<number, BatchDirective>;
   problems: BatchProblem[];

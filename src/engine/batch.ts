@@ -11,7 +11,14 @@ import { MigrationError } from "../core/errors.ts";
 import type { Queryable } from "../drivers/driver.ts";
 import type { BatchEvent } from "./events.ts";
 
-/** What the batches of one statement did so far (kept across lock-wait retries of the statement). */
+/**
+ * What the batches of one statement did so far (kept across lock-wait retries of the statement).
+ *
+ * @example
+ * ```ts
+ * const progress: BatchProgress = { batches: 0, rows: 0 };
+ * ```
+ */
 export interface BatchProgress {
   batches: number;
   rows: number;

@@ -21,6 +21,11 @@ export type MigrationEvent =
 /**
  * One batch of a `-- orchwf:batch` statement committed (engine/batch.ts). The last batch of a statement has
  * `rows: 0`: the statement found nothing left to do.
+ *
+ * @example
+ * ```ts
+ * new Migrator(sql, { onEvent: (e) => e.type === "batch" && console.log(`batch ${e.batch}: ${e.rows} rows`) });
+ * ```
  */
 export interface BatchEvent {
   type: "batch";
