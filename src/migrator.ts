@@ -14,6 +14,7 @@ import { History } from "./engine/history.ts";
 import { withMigrationLock } from "./engine/lock.ts";
 import { migrationOf, refuseDirty } from "./engine/dirty.ts";
 import { applyWithoutTransaction, revertWithoutTransaction, waitForRunning, type WaitState } from "./engine/no-transaction.ts";
+import { resumeCandidate } from "./engine/batch-resume.ts";
 import { readBaseline } from "./engine/session-state.ts";
 import { type LockRetryPolicy, lockRetryPolicy, withLockRetries } from "./engine/lock-retry.ts";
 import { serverFailure } from "./engine/sql-error.ts";
@@ -38,7 +39,7 @@ import type {
   StatusReport,
 } from "./engine/api.ts";
 
-export type { Logger, MigrationEvent, MigrationRun, RetryEvent } from "./engine/events.ts";
+export type { BatchEvent, Logger, MigrationEvent, MigrationRun, RetryEvent } from "./engine/events.ts";
 /** Kept here too: the CLI and users imported it from the Migrator before it moved to core/errors.ts. */
 export { toConnectionError } from "./core/errors.ts";
 
@@ -185,12 +186,18 @@ export class Migrator {
       const outcome = await withLockRetries(ctx.lockRetry, deadline, ctx.reporter, (err) => this.failedMigration(err), "up", () => applyStep(ctx, deadline, options, memory));
       if (outcome.kind === "done") return applied;
       if (outcome.kind === "busy") {
-        await waitForRunning(ctx, deadline, outcome.row, waiting);
+        // The claim of a batched migration whose run is gone is resumed (engine/batch-resume.ts); others are waited for.
+        const resumed = await resumeCandidate(ctx, outcome.row);
+        const run = resumed && await applyWithoutTransaction(ctx, deadline, resumed, true);
+        if (run) applied.push(run);
+        else await waitForRunning(ctx, deadline, outcome.row, waiting, resumed !== undefined);
         continue;
       }
       waiting.since = undefined;
-      if (outcome.kind === "claimed") applied.push(await applyWithoutTransaction(ctx, deadline, outcome.migration));
-      else applied.push(this.reporter.done("up", outcome.migration, outcome.durationMs));
+      if (outcome.kind === "claimed") {
+        const run = await applyWithoutTransaction(ctx, deadline, outcome.migration);
+        if (run) applied.push(run); // else a run that took over our claim applies it: the next step waits for it
+      } else applied.push(this.reporter.done("up", outcome.migration, outcome.durationMs));
     }
   }
 

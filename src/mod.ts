@@ -57,6 +57,7 @@ export {
   type BaselineResult,
   type LockRetryOptions,
   type Logger,
+  type BatchEvent,
   type MigrateOptions,
   type MigrateResult,
   type MigrationEvent,

@@ -132,6 +132,14 @@ for (const [label, client] of Object.entries(clients)) {
         });
         assert.equal(name, "orchwf_session_check");
 
+        // A statement's command-tag row count (what `-- orchwf:batch` loops on), in a session and in a transaction.
+        const counts = await driver.session(async (conn) => [
+          await conn.execCount!("UPDATE t SET note = note || '!' WHERE id <= 2"),
+          await conn.execCount!("DELETE FROM t WHERE id > 100"),
+        ]);
+        assert.deepEqual(counts, [2, 0]);
+        assert.equal(await driver.transaction((tx) => tx.execCount!("UPDATE t SET note = note WHERE id = 3")), 1);
+
         // Postgres' SQLSTATE and position survive, both in exec (simple protocol) and in query.
         const script = "SELECT 1;\nSELEC 2";
         const fromExec = await driver.exec(script).then(() => undefined, (e) => e);

@@ -24,12 +24,16 @@ import { readBaseline, restoreSessionSql } from "../engine/session-state.ts";
 import { closingSql, recordApplied, type StepContext } from "../engine/step.ts";
 import type { MigrationPlan } from "../migrator.ts";
 import { checkPending } from "../sources/check.ts";
+import { batchPlan } from "../core/batch.ts";
+import { resumable, runLockSql } from "../engine/batch-resume.ts";
 
 /** One statement of the dry run. */
 export interface DryRunStatement {
   sql: string;
   /** True for statements orchwf-migrate adds (transaction, lock, version table), false for the migration's own. */
   bookkeeping: boolean;
+  /** A `-- orchwf:batch` statement: run in its own transaction again and again until it changes no row. */
+  batch?: { line: number; pauseMs?: number };
 }
 
 /** One migration of the dry run. */
@@ -119,15 +123,23 @@ export async function dryRunSteps(
     const checkSql = checks.map((c) => ours(checkQuery(c)));
     // A whole-file BEGIN; … COMMIT; wrapper runs as our transaction: it is not sent.
     const wrapper = m.transaction === false ? undefined : transactionWrapper(parsed);
-    const own = parsed.filter((st) => st !== wrapper?.first && st !== wrapper?.last).map((st) => ({ sql: st.text, bookkeeping: false }));
+    // An all-batched migration holds its run lock while it runs (engine/batch-resume.ts).
+    const runLock = await resumable(ctx, m) ? runLockSql(ctx, m.version) : undefined;
+    const batches = m.transaction === false ? batchPlan(scriptOf(ctx, m, "up"), parsed, false).directives : undefined;
+    const own: DryRunStatement[] = parsed.filter((st) => st !== wrapper?.first && st !== wrapper?.last).map((st, i) => {
+      const batch = batches?.get(i);
+      return batch ? { sql: st.text, bookkeeping: false, batch: { line: batch.line, ...(batch.pauseMs === undefined ? {} : { pauseMs: batch.pauseMs }) } } : { sql: st.text, bookkeeping: false };
+    });
     const read = history.versionReadSql(known);
     const folded = m.transaction !== false && known !== undefined && canFold(ctx, m);
     const statements = m.transaction === false
       ? [
         ...opening(read), ...checkSql, ours(history.claimStatement(m)), ...commit,
+        ...(runLock ? [ours(runLock.take)] : []),
         ...(options.schema === undefined ? [] : [ours(`SET search_path TO ${quoteIdent(options.schema)}`)]),
-        ...withSessionLockTimeouts(own, new SessionLockTimeout(ctx.lockRetry)),
+        ...batchTransactions(withSessionLockTimeouts(own, new SessionLockTimeout(ctx.lockRetry))),
         ours(restoreSessionSql(ctx.baseline)),
+        ...(runLock ? [ours(runLock.release)] : []),
         // Settled under a new lock with no time limit: the outcome is recorded even when the run was stopped.
         ...opening("SELECT true AS ok", undefined, false),
         ours(`UPDATE ${history.qualified} SET dirty = $2, execution_ms = $3 WHERE version = $1 -- $1 = ${quoteLiteral(m.version)}, $2 = false, $3 = its duration`),
@@ -180,6 +192,11 @@ function withSessionLockTimeouts(own: DryRunStatement[], locks: SessionLockTimeo
   });
 }
 
+/** A batched statement inside the BEGIN and COMMIT each of its batches runs in. */
+function batchTransactions(statements: DryRunStatement[]): DryRunStatement[] {
+  return statements.flatMap((st) => st.batch ? [{ sql: "BEGIN", bookkeeping: true }, st, { sql: "COMMIT", bookkeeping: true }] : [st]);
+}
+
 /** A digest expression's value, as the server reports it in a step's read. */
 async function evaluate(driver: ReturnType<typeof toDriver>, digest: string): Promise<string> {
   const [row] = await driver.query<{ d: string }>(`SELECT (${digest})::text AS d`);
@@ -212,7 +229,13 @@ export function renderDryRun(steps: DryRunStep[]): string {
       const verdict = c.result === "true" ? "holds" : c.result === "error" ? `fails: ${c.error}` : `is ${c.result}: up would refuse this migration (CHECK_FAILED)`;
       out.push(`-- check ${c.at}: ${c.sql} -> ${verdict}`);
     }
-    for (const st of s.statements) out.push(`${st.bookkeeping ? "/* orchwf bookkeeping */ " : ""}${st.sql};`);
+    for (const st of s.statements) {
+      if (st.batch) {
+        const pause = st.batch.pauseMs === undefined ? "" : `, ${st.batch.pauseMs} ms apart`;
+        out.push(`-- batched (-- orchwf:batch, line ${st.batch.line}): this transaction runs again and again${pause}, until the statement changes 0 rows`);
+      }
+      out.push(`${st.bookkeeping ? "/* orchwf bookkeeping */ " : ""}${st.sql};`);
+    }
     out.push("");
   }
   return out.join("\n").trimEnd();

@@ -3,6 +3,7 @@
  * environment variable, durations, usage errors.
  * @module
  */
+import { durationMs } from "../core/duration.ts";
 import { MigrationError } from "../core/errors.ts";
 import type { OptionSpec } from "./context.ts";
 
@@ -33,11 +34,9 @@ export function goStyleFlags(argv: readonly string[], longNames: readonly string
  * ```
  */
 export function parseDuration(text: string | number, flag: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(String(text));
-  if (!match) throw usage(`${flag} expects a duration such as 500, 500ms, 10s or 2m; got ${JSON.stringify(String(text))}`);
-  const unit = (match[2] ?? "ms").toLowerCase();
-  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
-  return Math.round(Number(match[1]) * factor);
+  const ms = durationMs(text);
+  if (ms === undefined) throw usage(`${flag} expects a duration such as 500, 500ms, 10s or 2m; got ${JSON.stringify(String(text))}`);
+  return ms;
 }
 
 /**

@@ -10,7 +10,7 @@ import { orchwfMigrations } from "../builtin.ts";
 import { Deadline, type RunOptions } from "../core/deadline.ts";
 import { MigrationError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
-import { type MigrationEvent, Migrator, type RetryEvent } from "../migrator.ts";
+import { type BatchEvent, type MigrationEvent, Migrator, type RetryEvent } from "../migrator.ts";
 import { loadMigrations } from "../sources/load.ts";
 import { placeholderValues } from "./placeholder-values.ts";
 import type { CommandContext } from "./context.ts";
@@ -45,6 +45,8 @@ export interface Session {
   tick(): void;
   /** Every retry after a lock timeout so far (the --json result lists them). */
   retries: RetryEvent[];
+  /** Every committed batch of a `-- orchwf:batch` statement so far (the --json result lists them). */
+  batches: BatchEvent[];
 }
 
 /** How a command wants its session. */
@@ -159,11 +161,18 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
   };
   let ticker: ReturnType<typeof setInterval> | undefined;
   const retries: RetryEvent[] = [];
+  const batches: BatchEvent[] = [];
   const onEvent = (event: MigrationEvent) => {
     if (event.type === "warning") return out.warn(event.message);
     if (event.type === "retry") {
       retries.push(event);
       return out.info(retryLine(event));
+    }
+    if (event.type === "batch") {
+      batches.push(event);
+      out.debug(batchLine(event));
+      if (running) return out.progress(`[${done}/${total}] applying ${running.version}: batch ${event.batch}, ${event.totalRows} rows  ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
+      return;
     }
     if (event.type === "start") running = event;
     if (event.type === "done") {
@@ -218,6 +227,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
         showProgress();
       },
       retries,
+      batches,
     };
     return await fn(session);
   } catch (err) {
@@ -263,6 +273,11 @@ async function closeWithin(db: OpenDatabase, ms: number, now: boolean): Promise<
 }
 
 /** One line on stderr per retry: what waited, for what, and when it is tried again. */
+/** A `--verbose` line for one committed batch of a `-- orchwf:batch` statement. */
+function batchLine(event: BatchEvent): string {
+  return `migration ${event.version}, line ${event.line}: batch ${event.batch} changed ${event.rows} row${event.rows === 1 ? "" : "s"} (${event.totalRows} so far) in ${Math.round(event.durationMs)} ms`;
+}
+
 function retryLine(event: RetryEvent): string {
   const what = event.statement === undefined ? `migration ${event.version}` : `a statement of migration ${event.version}`;
   const undone = event.statement === undefined ? "its transaction rolled back" : "it changed nothing";

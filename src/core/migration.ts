@@ -188,13 +188,14 @@ export function readDirectives(sql: string, file: string): FileDirectives {
     if (m[1] === "no-transaction" && m[2] === "") result.noTransaction = true;
     else if (m[1] === "description" && m[2] !== "") result.description = m[2];
     else if (m[1] === "lint-ignore" && m[2] !== "") continue; // read by `lint` (src/lint/directives.ts)
+    else if (m[1] === "batch") continue; // batches the first statement: read and checked with it (core/batch.ts)
     else if (m[1] === "replaces" && /^\d+([\s,]+\d+)*$/.test(m[2])) result.replaces = [...(result.replaces ?? []), ...m[2].split(/[\s,]+/)];
     else if (m[1] === "check" && m[2] !== "") result.checks = [...(result.checks ?? []), { sql: m[2], line: i + 1 }];
     else if (m[1] === "placeholders" && m[2] === "") result.placeholders = true;
     else {
       throw new MigrationError(
         "INVALID_MIGRATION",
-        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID", "-- orchwf:replaces VERSION …", "-- orchwf:check BOOLEAN-SQL", "-- orchwf:placeholders")`,
+        `${file}:${i + 1}: unknown directive "${line}" (known: "-- orchwf:no-transaction", "-- orchwf:description TEXT", "-- orchwf:lint-ignore RULE-ID", "-- orchwf:replaces VERSION …", "-- orchwf:check BOOLEAN-SQL", "-- orchwf:placeholders", "-- orchwf:batch [pause=DURATION]")`,
         { file },
       );
     }

@@ -5,7 +5,7 @@
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
-import { cancellable, type Driver, lastResult, type Queryable } from "./driver.ts";
+import { cancellable, type Driver, lastResult, type Queryable, rowCountOf } from "./driver.ts";
 import { ServerError } from "./server-error.ts";
 
 /** The part of a Bun SQL instance (or transaction / reserved connection) we use. */
@@ -78,6 +78,9 @@ function queryable(sql: BunSqlLike): Queryable {
     },
     async script<Row>(script: string, cancel?: AbortSignal) {
       return lastResult<Row>(await translated(() => cancellable(sql.unsafe(script).simple(), cancel)));
+    },
+    async execCount(statement, cancel) {
+      return rowCountOf(await translated(() => cancellable(sql.unsafe(statement).simple(), cancel))); // the result's `count`
     },
   };
 }

@@ -26,6 +26,25 @@ export interface Queryable {
    * script but its last statement, then that statement (two round trips).
    */
   script?<Row = Record<string, unknown>>(script: string, cancel?: AbortSignal): Promise<Row[]>;
+  /**
+   * Runs ONE statement (no parameters) and returns the row count of its command tag (`UPDATE 10000` -> 10000), for
+   * batched statements (engine/batch.ts). Optional for drivers written by users: without it, batches are refused.
+   */
+  execCount?(statement: string, cancel?: AbortSignal): Promise<number>;
+}
+
+/**
+ * A command tag's row count as a client reports it (`count`, `rowCount`, `affectedRows`): 0 when it has none.
+ *
+ * @example
+ * ```ts
+ * rowCountOf({ count: 3 }); // 3
+ * ```
+ */
+export function rowCountOf(result: unknown): number {
+  const r = result as { count?: unknown; rowCount?: unknown; affectedRows?: unknown } | null;
+  const n = Number(r?.count ?? r?.rowCount ?? r?.affectedRows ?? 0);
+  return Number.isFinite(n) ? n : 0;
 }
 
 /**

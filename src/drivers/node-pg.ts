@@ -7,11 +7,11 @@
  * @module
  */
 import { ConnectionError } from "../core/errors.ts";
-import type { Driver, NoticeSink, Queryable } from "./driver.ts";
+import { type Driver, type NoticeSink, type Queryable, rowCountOf } from "./driver.ts";
 
 /** A pg query result (or, for a multi-statement script, one per statement). */
 // deno-lint-ignore no-explicit-any
-type PgResult = { rows: any[] } | { rows: any[] }[];
+type PgResult = { rows: any[]; rowCount?: number | null } | { rows: any[] }[];
 
 /** The part of a pg `Client` we use. */
 export interface PgClientLike {
@@ -89,6 +89,9 @@ function queryable(client: PgClientLike | PgPoolLike): Queryable {
     },
     async script<Row>(script: string) {
       return rowsOf(await client.query(script)) as Row[]; // no values: the simple protocol
+    },
+    async execCount(statement) {
+      return rowCountOf(await client.query(statement)); // `rowCount`
     },
   };
 }
@@ -184,6 +187,7 @@ export function pgClientDriver(client: PgClientLike, onNotice?: NoticeSink): Dri
     exec: (script) => serialized(client, () => self.exec(script)),
     query: <Row>(text: string, params?: unknown[]) => serialized(client, () => self.query<Row>(text, params)),
     script: <Row>(script: string) => serialized(client, () => self.script!<Row>(script)),
+    execCount: (statement) => serialized(client, () => self.execCount!(statement)),
     transaction: (fn) => serialized(client, () => listening(client, onNotice, () => inTransaction(client, fn))),
     session: (fn) => serialized(client, () => listening(client, onNotice, () => fn(self))),
   };

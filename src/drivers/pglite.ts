@@ -2,13 +2,13 @@
  * Driver for an embedded PGlite database. PGlite is one session: `session()` is the instance itself.
  * @module
  */
-import type { Driver, NoticeSink, Queryable } from "./driver.ts";
+import { type Driver, type NoticeSink, type Queryable, rowCountOf } from "./driver.ts";
 
 /** The part of a PGlite instance (or transaction) we use. */
 export interface PGliteLike {
   // deno-lint-ignore no-explicit-any
   exec(script: string, options?: { onNotice?: NoticeSink }): Promise<{ rows: any[] }[]>;
-  query<T>(text: string, params?: unknown[], options?: { onNotice?: NoticeSink }): Promise<{ rows: T[] }>;
+  query<T>(text: string, params?: unknown[], options?: { onNotice?: NoticeSink }): Promise<{ rows: T[]; affectedRows?: number }>;
   transaction?<T>(fn: (tx: PGliteLike) => Promise<T>): Promise<T>;
 }
 
@@ -39,6 +39,9 @@ function queryable(db: PGliteLike, onNotice?: NoticeSink): Queryable {
     async script<Row>(script: string) {
       const results = await db.exec(script, options);
       return (results[results.length - 1]?.rows ?? []) as Row[];
+    },
+    async execCount(statement) {
+      return rowCountOf(await db.query(statement, [], options)); // `affectedRows`
     },
   };
 }

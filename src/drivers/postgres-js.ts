@@ -3,7 +3,7 @@
  * @module
  */
 import { toConnectionError } from "../core/errors.ts";
-import { cancellable, type Driver, lastResult, type Queryable } from "./driver.ts";
+import { cancellable, type Driver, lastResult, type Queryable, rowCountOf } from "./driver.ts";
 
 /** The part of a postgres.js `sql` instance (or transaction / reserved connection) we use. */
 export interface PostgresJsLike {
@@ -48,6 +48,9 @@ function queryable(sql: PostgresJsLike): Queryable {
     },
     async script<Row>(script: string, cancel?: AbortSignal) {
       return lastResult<Row>(await cancellable(sql.unsafe(script), cancel));
+    },
+    async execCount(statement, cancel) {
+      return rowCountOf(await cancellable(sql.unsafe(statement), cancel)); // the result's `count`
     },
   };
 }

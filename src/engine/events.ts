@@ -15,7 +15,34 @@ export type MigrationEvent =
   | { type: "start"; direction: "up" | "down"; version: string; description: string }
   | { type: "done"; direction: "up" | "down"; version: string; description: string; durationMs: number }
   | { type: "warning"; message: string }
-  | RetryEvent;
+  | RetryEvent
+  | BatchEvent;
+
+/**
+ * One batch of a `-- orchwf:batch` statement committed (engine/batch.ts). The last batch of a statement has
+ * `rows: 0`: the statement found nothing left to do.
+ *
+ * @example
+ * ```ts
+ * new Migrator(sql, { onEvent: (e) => e.type === "batch" && console.log(`batch ${e.batch}: ${e.rows} rows`) });
+ * ```
+ */
+export interface BatchEvent {
+  type: "batch";
+  direction: "up" | "down";
+  version: string;
+  description: string;
+  /** 1-based line of the `-- orchwf:batch` directive in the file. */
+  line: number;
+  /** 1-based number of this batch of the statement, in this run. */
+  batch: number;
+  /** Rows this batch changed (its command tag's count). */
+  rows: number;
+  /** Rows changed by the statement's batches so far, in this run. */
+  totalRows: number;
+  /** From BEGIN to COMMIT of this batch. */
+  durationMs: number;
+}
 
 /**
  * A migration's statement waited for a table lock longer than the DDL lock timeout (SQLSTATE 55P03): its
@@ -76,6 +103,12 @@ export class Reporter {
     this.onEvent?.({ type: "retry", ...event });
     const what = event.statement === undefined ? `migration ${event.version}` : `a statement of migration ${event.version}`;
     this.logger?.info(`${what} waited too long for a lock (${event.reason.split("\n")[0]}); attempt ${event.attempt} of ${event.of} in ${event.delayMs} ms`);
+  }
+
+  /** One batch of a batched statement committed. */
+  batch(event: Omit<BatchEvent, "type">): void {
+    this.onEvent?.({ type: "batch", ...event, durationMs: Math.round(event.durationMs * 10) / 10 });
+    this.logger?.info(`migration ${event.version}, line ${event.line}: batch ${event.batch} changed ${event.rows} rows (${event.totalRows} so far) in ${Math.round(event.durationMs)} ms`);
   }
 
   /** Something the user should know that does not stop the run. */

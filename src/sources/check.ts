@@ -5,6 +5,7 @@
  * `up` runs these on every pending migration before the first one is applied; `validate` runs them on all.
  * @module
  */
+import { batchPlan } from "../core/batch.ts";
 import { placeholderStandIns } from "../core/placeholders.ts";
 import { codeFrame, MigrationError, SqlError } from "../core/errors.ts";
 import type { Migration } from "../core/migration.ts";
@@ -13,7 +14,7 @@ import type { ParsedStatement } from "./parser.ts";
 
 /** What a check found, where. */
 export interface Problem {
-  /** `syntax-error`, `psql-meta-command`, `transaction-control` or `needs-no-transaction`. */
+  /** `syntax-error`, `psql-meta-command`, `transaction-control`, `needs-no-transaction`, `copy-stdio` or `batch-directive`. */
   rule: string;
   /** The file (or `migration V (up)` for migrations given in code). */
   file: string;
@@ -159,6 +160,7 @@ export async function checkScript(
       }
     }
   }
+  for (const p of batchPlan(script, statements, where.transaction !== false).problems) problems.push(problem("batch-directive", p.offset, p.message));
   for (const st of statements) {
     // COPY with no file or program streams rows from the client's stdin (or to its stdout): psql sends them, a
     // migration has none, and the server would wait for them.
@@ -269,4 +271,5 @@ export const CHECK_RULES: readonly { id: string; summary: string }[] = [
   { id: "transaction-control", summary: "BEGIN, COMMIT, ROLLBACK or SAVEPOINT in a migration that runs in its own transaction" },
   { id: "needs-no-transaction", summary: "a statement that cannot run inside a transaction block in a transactional migration" },
   { id: "copy-stdio", summary: "COPY FROM STDIN / TO STDOUT: a migration has no client to stream the rows" },
+  { id: "batch-directive", summary: "-- orchwf:batch in a transactional migration, not right before a statement, or on one that is not INSERT/UPDATE/DELETE/MERGE" },
 ];

@@ -21,7 +21,7 @@ import { compareVersions } from "../../core/migration.ts";
  */
 export function run(ctx: CommandContext): Promise<CommandResult> {
   const to = ctx.string("to");
-  return withSession(ctx, async ({ migrator, label, run, race, expect, db, url, retries }) => {
+  return withSession(ctx, async ({ migrator, label, run, race, expect, db, url, retries, batches }) => {
     const { refuseLintErrors } = await import("./lint.ts");
     const warnings = await race(refuseLintErrors(migrator, ctx.string("dir"), to, ctx.flag("lint"), lockRetryOptions(ctx).ddlLockTimeoutMs));
     if (warnings !== undefined) ctx.out.warn(warnings);
@@ -63,7 +63,7 @@ export function run(ctx: CommandContext): Promise<CommandResult> {
     }
     const c = ctx.out.c;
     return {
-      json: { database: label, applied, current, ...(retries.length > 0 ? { retries } : {}) },
+      json: { database: label, applied, current, ...(retries.length > 0 ? { retries } : {}), ...(batches.length > 0 ? { batches } : {}) },
       text: applied.length === 0
         ? c.green(`nothing to apply: the database is up to date (version ${current ?? "none"})`)
         : `${applied.length} migration${applied.length === 1 ? "" : "s"} applied; current version ${current}`,
