@@ -248,3 +248,44 @@ describe("verify, dump and drift replay with the same values", () => {
     assert.match(other.stdout, /elsewhere/);
   });
 });
+
+describe("goose's environment substitution (-- +goose ENVSUB ON)", () => {
+  test("pure: only between ON and OFF; ${NAME}, $NAME, defaults, $$ as goose reads them; a missing one names file:line", () => {
+    const where = { file: "g.sql" };
+    const text = "SELECT '${A}';\n-- +goose ENVSUB ON\nSELECT '${A}', '$A', '${B:-bee}', '${C-cee}', '${E:-}', '$$';\n-- +goose ENVSUB OFF\nSELECT '${A}';\n";
+    assert.equal(
+      substitutePlaceholders(text, "goose", { A: "a", E: "" }, where),
+      "SELECT '${A}';\n-- +goose ENVSUB ON\nSELECT 'a', 'a', 'bee', 'cee', '', '$';\n-- +goose ENVSUB OFF\nSELECT '${A}';\n",
+    );
+    assert.equal(substitutePlaceholders("-- +goose ENVSUB ON\nSELECT '${R}';", "goose", { "env:R": "from env" }, where), "-- +goose ENVSUB ON\nSELECT 'from env';");
+    assert.throws(() => substitutePlaceholders("\n-- +goose ENVSUB ON\nSELECT 1;\nSELECT '${MISSING}';", "goose", {}, where), (err: unknown) => {
+      assert.ok(err instanceof MigrationError);
+      assert.equal(err.code, "MISSING_PLACEHOLDER");
+      assert.match(err.message, /^g\.sql:4: placeholder \$\{MISSING\} has no value; nothing was applied.*the environment variable MISSING \(as goose reads it\)/);
+      return true;
+    });
+  });
+
+  test("a goose directory: ON above -- +goose Up reaches the up and the down; the environment gives the value, as goose; missing applies nothing", LONG, async (t) => {
+    const d = await server(t);
+    if (!d) return;
+    const migrations = dir({
+      "00001_region.sql": "-- +goose ENVSUB ON\n-- +goose Up\nCREATE TABLE regions (name text DEFAULT '${REGION}');\n-- +goose Down\nDROP TABLE regions; -- ${REGION}\n",
+      "00002_plain.sql": "-- +goose Up\nCREATE TABLE plain (v text DEFAULT '${REGION} stays');\n-- +goose Down\nDROP TABLE plain;\n",
+    });
+    const missing = await cli(["up", "--db", d.url!, "--dir", migrations]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.ok(missing.stderr.includes(`${join(migrations, "00001_region.sql")}:3: placeholder \${REGION} has no value`), missing.stderr);
+    assert.deepEqual(await versions(d), []);
+    const applied = await cli(["up", "--db", d.url!, "--dir", migrations], { REGION: "us_east_1" });
+    assert.equal(applied.code, 0, applied.stderr);
+    const [row] = await d.query<{ a: string; b: string }>(
+      "SELECT (SELECT column_default FROM information_schema.columns WHERE table_name = 'regions') AS a, (SELECT column_default FROM information_schema.columns WHERE table_name = 'plain') AS b",
+    );
+    assert.equal(row.a, "'us_east_1'::text");
+    assert.equal(row.b, "'${REGION} stays'::text");
+    const down = await cli(["down", "--all", "--db", d.url!, "--dir", migrations], { REGION: "us_east_1" });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(await tables(d), []);
+  });
+});

@@ -103,7 +103,6 @@ describe("each format's syntax errors name the file and line", () => {
     { name: "dbmate unknown option", format: "dbmate", files: { "1_a.sql": "-- migrate:up transaction:maybe\nSELECT 1;\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/1_a.sql:1:", "transaction:maybe"] },
     { name: "dbmate two up markers", format: "dbmate", files: { "1_a.sql": "-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/1_a.sql:3:"] },
     { name: "goose StatementBegin without End", format: "goose", files: { "1_a.sql": "-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/1_a.sql:2:", "StatementEnd"] },
-    { name: "goose ENVSUB", format: "goose", files: { "1_a.sql": "-- +goose Up\n-- +goose ENVSUB ON\nSELECT '${X}';\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/1_a.sql:2:", "substitution"] },
     { name: "goose Go migration", format: "goose", files: { "1_a.go": "package x\n", "2_b.sql": "-- +goose Up\nSELECT 1;\n" }, code: "BAD_FILE_NAME", fragments: ["{dir}/1_a.go"] },
     { name: "Flyway undo without versioned", format: "flyway", files: { "V1__a.sql": "SELECT 1;\n", "U2__b.sql": "SELECT 1;\n" }, code: "INVALID_MIGRATION", fragments: ["{dir}/U2__b.sql"] },
     { name: "Flyway 1 and 1.0 are one version", format: "flyway", files: { "V1__a.sql": "SELECT 1;\n", "V1_0__b.sql": "SELECT 1;\n" }, code: "DUPLICATE_VERSION", fragments: ["defined twice"] },

@@ -1,10 +1,11 @@
 /**
  * The values of `${name}` placeholders for a run: `--var NAME=VALUE` (repeatable), else `ORCHWF_VAR_NAME`, else,
- * for Flyway files, Flyway's own `FLYWAY_PLACEHOLDERS_NAME` (its name in lower case, as Flyway reads it). The
- * environment includes the `.env` file.
+ * for Flyway files, Flyway's own `FLYWAY_PLACEHOLDERS_NAME` (its name in lower case, as Flyway reads it), for goose
+ * files (`-- +goose ENVSUB ON`) any environment variable, as goose reads it. The environment includes the `.env` file.
  * @module
  */
 import { PLACEHOLDER_NAME } from "../core/placeholders.ts";
+import type { Migration } from "../core/migration.ts";
 import type { CommandContext } from "./context.ts";
 import { usage } from "./options.ts";
 
@@ -19,8 +20,13 @@ const FLYWAY_PREFIX = "FLYWAY_PLACEHOLDERS_";
  * placeholderValues(ctx); // { reader: "app_ro" } for --var reader=app_ro
  * ```
  */
-export function placeholderValues(ctx: Pick<CommandContext, "spec" | "strings" | "env">): Record<string, string> {
+export function placeholderValues(ctx: Pick<CommandContext, "spec" | "strings" | "env">, migrations: readonly Migration[] = []): Record<string, string> {
   const values: Record<string, string> = {};
+  // goose files (-- +goose ENVSUB ON) read the environment itself: under env:NAME, which no other syntax reads; only
+  // when such a file is there (the values are part of replay cache keys).
+  if (migrations.some((m) => m.placeholders === "goose")) {
+    for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) values[`env:${key}`] = value;
+  }
   for (const [key, value] of Object.entries(ctx.env)) {
     if (value !== undefined && key.startsWith(FLYWAY_PREFIX) && key.length > FLYWAY_PREFIX.length) {
       values[key.slice(FLYWAY_PREFIX.length).toLowerCase()] = value;

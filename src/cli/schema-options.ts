@@ -2,6 +2,7 @@
  * Options drift, dump, squash and `up --dump-schema` share: the version table, a scratch server, the lock wait.
  * @module
  */
+import type { Migration } from "../core/migration.ts";
 import type { CommandContext } from "./context.ts";
 import { urlSecrets } from "./resolve-db.ts";
 import { durationOption } from "./session.ts";
@@ -25,7 +26,7 @@ export interface SchemaOptions {
  * await driftCommand(db, migrations, { ...schemaOptions(ctx), label, ignore });
  * ```
  */
-export function schemaOptions(ctx: CommandContext): SchemaOptions {
+export function schemaOptions(ctx: CommandContext, migrations: readonly Migration[] = []): SchemaOptions {
   // drift, dump and squash replay migrations and may do it on a scratch server; up --dump-schema replays nothing.
   const scratch = ctx.spec.options.some((o) => o.name === "scratch") ? ctx.string("scratch") : undefined;
   if (scratch !== undefined) ctx.out.secrets.push(...urlSecrets(scratch));
@@ -34,7 +35,7 @@ export function schemaOptions(ctx: CommandContext): SchemaOptions {
     schema: ctx.string("schema"),
     scratch,
     lockTimeoutMs: durationOption(ctx, "lock-timeout"),
-    placeholders: placeholderValues(ctx),
+    placeholders: placeholderValues(ctx, migrations),
   };
 }
 

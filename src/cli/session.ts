@@ -205,7 +205,7 @@ export async function withSession<T>(ctx: CommandContext, fn: (session: Session)
       lockTimeoutMs,
       ...lockRetryOptions(ctx),
       onEvent,
-      placeholders: placeholderValues(ctx),
+      placeholders: placeholderValues(ctx, migrations),
     });
     const session: Session = {
       migrator,

@@ -85,7 +85,7 @@ export interface MigrationCheck {
  * const m: Migration = { version: "3", description: "grant", up: "GRANT SELECT ON t TO ${reader};", placeholders: "orchwf" };
  * ```
  */
-export type PlaceholderSyntax = "orchwf" | "flyway";
+export type PlaceholderSyntax = "orchwf" | "flyway" | "goose";
 
 /** Prefix of a repeatable migration's version (and of its row in the version table). */
 export const REPEATABLE_PREFIX = "R__";

@@ -81,7 +81,7 @@ async function replayAtOnce(driver: Driver, migrations: readonly Migration[], hi
   // Transaction-local settings would reach the later scripts here, unlike one transaction per migration.
   if (migrations.some((m) => m.transaction === false || /\bSET\s+LOCAL\b|\bset_config\s*\(/i.test(m.up))) return false;
   // Placeholders are replaced by the Migrator (values, built-ins): those run one by one.
-  if (migrations.some((m) => m.placeholders !== undefined && m.up.includes("${"))) return false;
+  if (migrations.some((m) => m.placeholders !== undefined && (m.placeholders === "goose" || m.up.includes("${")))) return false;
   const sorted = validateMigrations(migrations);
   const parts = schema === undefined ? [] : [`SET LOCAL search_path TO ${quoteIdent(schema)}`];
   for (const m of sorted) parts.push(await withoutTransactionWrapper(m.up, m.source?.up), history.recordStatement(m));

@@ -1,7 +1,8 @@
 /**
  * goose's SQL format: one `VERSION_name.sql` file per migration, annotated `-- +goose Up` / `-- +goose Down`;
  * `-- +goose StatementBegin` / `StatementEnd` around statements with semicolons inside (we split by PostgreSQL's
- * grammar anyway, so they only have to balance); `-- +goose NO TRANSACTION` runs it outside a transaction.
+ * grammar anyway, so they only have to balance); `-- +goose NO TRANSACTION` runs it outside a transaction;
+ * `-- +goose ENVSUB ON` / `OFF` turn on goose's environment substitution (`${NAME}`, see core/placeholders.ts).
  * @module
  */
 import { MigrationError } from "../core/errors.ts";
@@ -29,6 +30,9 @@ export async function readGoose(dir: string): Promise<Migration[]> {
   );
   return files.map((file) => {
     let transaction = true;
+    let envsub = false; // between -- +goose ENVSUB ON and OFF
+    let usesEnvsub = false;
+    const envsubAt = new Map<string, boolean>(); // at the start of the up and the down section
     let open: number | undefined; // line of an unclosed StatementBegin
     const fail = (line: number, message: string) => new MigrationError("INVALID_MIGRATION", `${file.path}:${line}: ${message}`, { file: file.path });
     const parts = sections(file.text, (line, n) => {
@@ -37,6 +41,7 @@ export async function readGoose(dir: string): Promise<Migration[]> {
       const command = m[1].toLowerCase().replace(/\s+/g, " ");
       if (command === "up" || command === "down") {
         if (open !== undefined) throw fail(open, "-- +goose StatementBegin without StatementEnd");
+        envsubAt.set(command, envsub);
         return command;
       }
       if (command === "statementbegin") {
@@ -46,9 +51,10 @@ export async function readGoose(dir: string): Promise<Migration[]> {
         if (open === undefined) throw fail(n, "-- +goose StatementEnd without StatementBegin");
         open = undefined;
       } else if (command === "no transaction") transaction = false;
-      else if (command.startsWith("envsub")) {
-        if (command !== "envsub off") throw fail(n, `"-- +goose ${m[1]}": environment variable substitution is not supported; write the values into the file`);
-      } else throw fail(n, `unknown goose annotation "-- +goose ${m[1]}" (known: Up, Down, StatementBegin, StatementEnd, NO TRANSACTION)`);
+      else if (command === "envsub on" || command === "envsub off") {
+        envsub = command === "envsub on";
+        usesEnvsub ||= envsub;
+      } else throw fail(n, `unknown goose annotation "-- +goose ${m[1]}" (known: Up, Down, StatementBegin, StatementEnd, NO TRANSACTION, ENVSUB ON, ENVSUB OFF)`);
       return undefined;
     });
     if (open !== undefined) throw fail(open, "-- +goose StatementBegin without StatementEnd");
@@ -60,6 +66,16 @@ export async function readGoose(dir: string): Promise<Migration[]> {
       second: "; a goose file has one of each",
       ordered: true,
     });
-    return singleFileMigration(file, up, down, transaction);
+    const migration = singleFileMigration(file, carryEnvsub(up, envsubAt.get("up")), down === undefined ? undefined : carryEnvsub(down, envsubAt.get("down")), transaction);
+    if (usesEnvsub) migration.placeholders = "goose";
+    return migration;
   });
+}
+
+/**
+ * A section whose substitution was switched on before it (ENVSUB ON above `-- +goose Up`, or left on by the up)
+ * says so on its first line, which is padding (a blank line standing for a line above the section): line numbers stay.
+ */
+function carryEnvsub(section: string, on: boolean | undefined): string {
+  return on && /^[\r\n]/.test(section) ? `-- +goose ENVSUB ON${section}` : section;
 }

@@ -39,7 +39,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
 
   const { planNextMigration } = await import("../../schema/next-migration.ts");
   const { createDiffPGlite } = await import("../pglite-assets.ts");
-  const options = schemaOptions(ctx);
+  const options = schemaOptions(ctx, migrations);
   const next = await planNextMigration(migrations, desiredSql, {
     table: options.table,
     schema: options.schema,

@@ -20,7 +20,7 @@ import { withSession } from "../session.ts";
 export function run(ctx: CommandContext): Promise<CommandResult> {
   return withSession(ctx, async ({ migrator, db, label }) => {
     replayProgress(ctx);
-    const { json, text, exit } = await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx), label, ignore: ctx.strings("ignore") });
+    const { json, text, exit } = await driftCommand(db.db, migrator.migrations, { ...schemaOptions(ctx, migrator.migrations), label, ignore: ctx.strings("ignore") });
     return { json, text: text.trimEnd(), exit };
   }, { existing: true });
 }

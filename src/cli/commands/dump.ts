@@ -26,10 +26,11 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   if (from !== "live" && from !== "files") throw usage(`--from expects live or files; got ${JSON.stringify(from)}`);
   const dumper = ctx.string("dumper");
   if (dumper !== undefined && !DUMPERS.includes(dumper as Dumper)) throw usage(`--dumper expects ${DUMPERS.join(", ")}; got ${JSON.stringify(dumper)}`);
-  const options = { ...schemaOptions(ctx), from, out: ctx.string("out"), dumper: dumper as Dumper | undefined } as const;
+  const files = from === "files" ? await chosenMigrations(ctx) : [];
+  const options = { ...schemaOptions(ctx, files), from, out: ctx.string("out"), dumper: dumper as Dumper | undefined } as const;
   if (from === "files") replayProgress(ctx);
   const result = from === "files"
-    ? await dumpCommand(undefined, await chosenMigrations(ctx), { ...options, label: null })
+    ? await dumpCommand(undefined, files, { ...options, label: null })
     : await withSession(ctx, ({ db, label, url }) => dumpCommand(db.db, undefined, { ...options, label, url }), { existing: true });
   warnNotice(ctx, result);
   return { json: result.json, text: result.text.trimEnd(), exit: result.exit };

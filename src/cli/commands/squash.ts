@@ -22,7 +22,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const dir = ctx.string("dir");
   const migrations = dir === undefined ? undefined : await chosenMigrations(ctx);
   replayProgress(ctx);
-  const { json, text, exit } = await squashCommand(migrations, { ...schemaOptions(ctx), to: ctx.string("to"), out: ctx.string("out"), dir });
+  const { json, text, exit } = await squashCommand(migrations, { ...schemaOptions(ctx, migrations ?? []), to: ctx.string("to"), out: ctx.string("out"), dir });
   return { json, text: text.trimEnd(), exit };
 }
 
