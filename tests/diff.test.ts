@@ -138,9 +138,11 @@ describe("diff on PGlite: the written migration is proven both ways", () => {
   }
 
   test("nothing to change: empty, nothing to prove", async () => {
-    const next = await planNextMigration(history("CREATE TABLE t (id int PRIMARY KEY)"), "CREATE TABLE t (id int PRIMARY KEY);");
+    const next = await planNextMigration(history("CREATE TABLE t (id int PRIMARY KEY)"), "CREATE TABLE t (id int PRIMARY KEY);\nGRANT SELECT ON t TO PUBLIC;");
     assert.equal(next.empty, true);
     assert.deepEqual(next.up.statements, []);
+    // Privileges are in no snapshot: said, never silently dropped.
+    assert.match(next.up.warnings.join("\n"), /GRANT \(first at line 2\), which diff neither compares nor writes/);
   });
 
   test("a rename is never guessed: a hint without --rename, a rename with it (the rows stay)", async () => {

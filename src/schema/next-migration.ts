@@ -90,6 +90,7 @@ export async function planNextMigration(migrations: readonly Migration[], desire
     const renames = options.renames ?? {};
     const up = diffSchemas(from, to, { renames });
     const down = diffSchemas(to, from, { renames: Object.fromEntries(Object.entries(renames).map(([a, b]) => [b, a])) });
+    for (const line of notCompared(desiredSql)) up.warnings.push(line);
     const result: NextMigration = {
       up,
       down,
@@ -131,6 +132,19 @@ async function prove(
     if (differs.length > 0 || diff.unsupported.length > 0) result.proven = false;
     if (differs.length > 0) return; // the down would start from the wrong schema
   }
+}
+
+/** Statements of kinds no snapshot holds (privileges, roles, publications): said, since diff cannot carry them. */
+function notCompared(sql: string): string[] {
+  const out: string[] = [];
+  const bare = sql.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " ")).replace(/--[^\n]*/g, "");
+  const kinds = new Map<string, number>();
+  bare.split("\n").forEach((line, i) => {
+    const m = /^\s*(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES|CREATE ROLE|CREATE USER|ALTER ROLE|CREATE PUBLICATION|ALTER PUBLICATION|SECURITY LABEL)\b/i.exec(line);
+    if (m && !kinds.has(m[1].toUpperCase())) kinds.set(m[1].toUpperCase(), i + 1);
+  });
+  for (const [kind, line] of kinds) out.push(`the desired schema has ${kind} (first at line ${line}), which diff neither compares nor writes: carry it over by hand`);
+  return out;
 }
 
 /** Runs the desired schema's SQL on its scratch database; an error names the file and line. */

@@ -63,7 +63,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     scratch: next.scratch,
   };
   if (next.empty) {
-    return { json: { ...summary, changes: false, written: [] }, text: `no changes: the migrations in ${dir} already give the schema of ${desiredPath}; nothing written` };
+    const notes = next.up.warnings.map((w) => `\n  note: ${w}`).join("");
+    return { json: { ...summary, changes: false, written: [] }, text: `no changes: the migrations in ${dir} already give the schema of ${desiredPath}; nothing written${notes}` };
   }
   const lines: string[] = [];
   if (!next.proven) {
