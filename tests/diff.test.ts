@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, test } from "node:test";
+import { MigrationError } from "../src/core/errors.ts";
 import { migrationFromFiles } from "../src/core/migration.ts";
 import { Migrator } from "../src/migrator.ts";
 import { planNextMigration } from "../src/schema/next-migration.ts";
@@ -268,5 +269,18 @@ CREATE FUNCTION order_count(u bigint) RETURNS bigint LANGUAGE plpgsql AS $$ BEGI
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
+  });
+});
+
+describe("diff refuses a rename the schemas cannot have", () => {
+  test("an unknown name, or a target the desired schema lacks, is a usage error naming it", async () => {
+    const from = history("CREATE TABLE users (id int)");
+    await assert.rejects(planNextMigration(from, "CREATE TABLE members (id int);", { renames: { "public.nobody": "public.members" } }), (err: unknown) => {
+      assert.ok(err instanceof MigrationError);
+      assert.equal(err.code, "USAGE");
+      assert.match(err.message, /rename public\.nobody: no table, view, index, sequence, column or enum value of that name/);
+      return true;
+    });
+    await assert.rejects(planNextMigration(from, "CREATE TABLE members (id int);", { renames: { "public.users": "public.people" } }), /the desired schema has no public\.people/);
   });
 });

@@ -8,6 +8,7 @@
  * in `unsupported`; the caller's proof (apply, snapshot, compare) then fails rather than writing a wrong migration.
  * @module
  */
+import { MigrationError } from "../core/errors.ts";
 import { quoteIdent } from "../core/sql-text.ts";
 import type { SchemaObject, SchemaSnapshot } from "./snapshot.ts";
 
@@ -195,7 +196,7 @@ function applyRenames(from: SchemaSnapshot, to: SchemaSnapshot, renames: Readonl
     if (table || view || plain) {
       const o = (table ?? view ?? plain)!;
       if (split(oldName)[0] !== split(newName)[0]) {
-        throw new Error(`rename ${oldName} to ${newName}: a rename stays in its schema (move it with ALTER … SET SCHEMA by hand)`);
+        throw renameError(`rename ${oldName} to ${newName}: a rename stays in its schema (move it with ALTER … SET SCHEMA by hand)`);
       }
       const what = table ? "TABLE" : o.kind === "view" ? "VIEW" : o.kind === "materialized view" ? "MATERIALIZED VIEW" : o.kind.toUpperCase();
       out.statements.push(`ALTER ${what} ${q(oldName)} RENAME TO ${quoteIdent(split(newName)[1])}`);
@@ -216,7 +217,7 @@ function applyRenames(from: SchemaSnapshot, to: SchemaSnapshot, renames: Readonl
     } else if (column) {
       const [tableName, oldCol] = split(oldName);
       const [newTable, newCol] = split(newName);
-      if (newTable !== tableName) throw new Error(`rename ${oldName} to ${newName}: a column keeps its table`);
+      if (newTable !== tableName) throw renameError(`rename ${oldName} to ${newName}: a column keeps its table`);
       out.statements.push(`ALTER TABLE ${q(tableName)} RENAME COLUMN ${quoteIdent(oldCol)} TO ${quoteIdent(newCol)}`);
       const word = new RegExp(`(?<![\\w"$])(${escape(oldCol)}|${escape(quoteIdent(oldCol))})(?![\\w"$])`, "g");
       objects = objects.map((x) => {
@@ -230,11 +231,16 @@ function applyRenames(from: SchemaSnapshot, to: SchemaSnapshot, renames: Readonl
       const labels = enumLabels(enumOf.definition).map((l) => (l === oldLabel ? newLabel : l));
       objects = objects.map((x) => (x === enumOf || (x.kind === "enum" && x.name === enumOf.name) ? { ...x, definition: labels.map(quoteLiteral).join(", ") } : x));
     } else {
-      throw new Error(`rename ${oldName}: no table, view, index, sequence, column or enum value of that name in the current schema`);
+      throw renameError(`rename ${oldName}: no table, view, index, sequence, column or enum value of that name in the current schema`);
     }
-    if (!exists(to.objects, newName) && !enumOf) throw new Error(`rename ${oldName} to ${newName}: the desired schema has no ${newName}`);
+    if (!exists(to.objects, newName) && !enumOf) throw renameError(`rename ${oldName} to ${newName}: the desired schema has no ${newName}`);
   }
   return { schemas: from.schemas, objects };
+}
+
+/** A rename the schemas cannot have: a usage error (the CLI's --rename, exit 2). */
+function renameError(message: string): MigrationError {
+  return new MigrationError("USAGE", `${message} (--rename OLD=NEW names objects as diff's report does)`);
 }
 
 /** Writes the statements of one direction. */
