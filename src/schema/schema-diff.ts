@@ -344,8 +344,10 @@ class Writer {
   }
 
   private hintRenames(): void {
+    // An index named like a constraint is the constraint's: it goes and comes with it.
+    const constraintNames = new Set([...this.from.objects, ...this.to.objects].filter((c) => c.kind === "constraint").map((c) => split(c.name)[1]));
     for (const kind of [...TABLE_KINDS, ...VIEW_KINDS, "column", "index", "sequence"]) {
-      const backed = (o: SchemaObject) => kind === "index" && [...this.from.objects, ...this.to.objects].some((c) => c.kind === "constraint" && split(c.name)[1] === split(o.name)[1]);
+      const backed = (o: SchemaObject) => kind === "index" && constraintNames.has(split(o.name)[1]);
       const gone = this.removed(kind).filter((o) => !backed(o));
       for (const n of this.added(kind).filter((o) => !backed(o))) {
         const same = gone.find((o) => this.shape(o, "old") === this.shape(n, "now") && (kind !== "column" || split(o.name)[0] === split(n.name)[0]));
@@ -382,7 +384,7 @@ class Writer {
         this.out.warnings.push(`adds NOT NULL column ${c.name} without a default: fails while ${table} has rows`);
       }
       if (p.generated !== undefined || (p.default !== undefined && /\(/.test(p.default))) {
-        this.out.warnings.push(`adds column ${c.name} with a computed value: rewrites ${table}`);
+        this.out.warnings.push(`adds column ${c.name} with a computed value: a generated column or a volatile default rewrites ${table}`);
       }
       if (p.comment) this.groups.comments.push(`COMMENT ON COLUMN ${q(c.name)} IS ${p.comment}`);
     }
