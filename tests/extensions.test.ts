@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, describe, test } from "node:test";
-import { loadMigrations, type Migration, verifyMigrations } from "../src/mod.ts";
+import { dumpMigrations, loadMigrations, type Migration, planNextMigration, replayMigrations, verifyMigrations } from "../src/mod.ts";
 import { pgliteExtensions, requiredExtensions } from "../src/sources/extensions.ts";
 import { createTestDatabase } from "../src/testing.ts";
 import { bunRunner, buildDistributions, runWith } from "./helpers/cli.ts";
@@ -79,6 +79,18 @@ describe("PGlite runs migrations that create bundled extensions", () => {
     } finally {
       await db.close();
     }
+  });
+
+  test("replays load them too: dump --from files, drift's replay, squash, diff", { timeout: 180_000 }, async () => {
+    const migrations = await loadMigrations(dir);
+    const { sql } = await dumpMigrations(migrations, { dumper: "snapshot" });
+    assert.match(sql, /CREATE EXTENSION IF NOT EXISTS "pg_trgm"/);
+    assert.match(sql, /gin_trgm_ops/);
+    const replay = await replayMigrations(migrations);
+    await replay.close();
+    const next = await planNextMigration(migrations, `${FILES["1_extensions.up.sql"]}${FILES["2_use.up.sql"]}CREATE INDEX doc_path ON doc USING gist (path);`);
+    assert.equal(next.proven, true, JSON.stringify([next.failed, next.upDiffers]));
+    assert.deepEqual(next.up.statements, ["CREATE INDEX doc_path ON public.doc USING gist (path)"]);
   });
 
   test("the compiled binary carries the extensions", { timeout: 300_000 }, async () => {

@@ -41,28 +41,15 @@ export function pgliteAssets(): Promise<PGliteAssets> {
 }
 
 /**
- * An in-memory PGlite for replays (drift, dump --from files, squash), with the registered files, loaded from
- * initdb's cached output when there is one.
+ * An in-memory PGlite for replays (drift, dump --from files, squash, diff), with the registered files and the
+ * extensions asked for, loaded from initdb's cached output when there is one.
  *
  * @example
  * ```ts
  * const scratch = await createScratchPGlite();
  * ```
  */
-export async function createScratchPGlite(): Promise<PGlite> {
-  const { scratchPGlite } = await import("../schema/scratch-pglite.ts");
-  return await scratchPGlite({ ...(await pgliteAssets()) });
-}
-
-/**
- * An in-memory PGlite for `diff`'s scratch databases, with the extensions the migrations and the desired schema create.
- *
- * @example
- * ```ts
- * const scratch = await createDiffPGlite({ extensions: await pgliteExtensions(["pg_trgm"]) });
- * ```
- */
-export async function createDiffPGlite(options: { extensions: Record<string, PGliteExtension> }): Promise<PGlite> {
+export async function createScratchPGlite(options: { extensions?: Record<string, PGliteExtension> } = {}): Promise<PGlite> {
   const { scratchPGlite } = await import("../schema/scratch-pglite.ts");
   return await scratchPGlite({ ...(await pgliteAssets()), extensions: options.extensions });
 }

@@ -9,19 +9,17 @@ import type { PGlite } from "@electric-sql/pglite";
 import { MigrationError } from "../core/errors.ts";
 import { type Migration, migrationFromFiles } from "../core/migration.ts";
 import type { Driver } from "../drivers/driver.ts";
-import { requiredExtensions, pgliteExtensions, type PGliteExtension } from "../sources/extensions.ts";
+import { pgliteExtensions, requiredExtensions } from "../sources/extensions.ts";
 import { type Replay, replayMigrations, type ReplayOptions } from "./replay.ts";
 import { diffSchemas, type SchemaDiff } from "./schema-diff.ts";
 import { diffSnapshots, type SchemaChange, type SchemaSnapshot, snapshotSchema } from "./snapshot.ts";
 
 /** Options of `planNextMigration`. */
-export interface NextMigrationOptions extends Omit<ReplayOptions, "createPGlite"> {
+export interface NextMigrationOptions extends ReplayOptions {
   /** Where the desired schema came from, for messages (a file or directory). */
   desiredLabel?: string;
   /** Renames instead of drop and create, old name to new (see `SchemaDiffOptions.renames`). */
   renames?: Readonly<Record<string, string>>;
-  /** Makes each scratch PGlite with the extensions it needs (the CLI's single binary passes its embedded assets). */
-  createPGlite?: (options: { extensions: Record<string, PGliteExtension> }) => Promise<PGlite>;
   /** Called before each slow step, for progress output. */
   onStep?: (step: string) => void;
 }
@@ -72,7 +70,8 @@ export async function planNextMigration(migrations: readonly Migration[], desire
   const desiredMigration = migrationFromFiles({ version: "0", name: "desired", up: desiredSql, upFile: desiredLabel });
   const where = requiredExtensions([...migrations, desiredMigration]);
   const extensions = options.scratchUrl ? {} : await pgliteExtensions(where.keys(), where);
-  const createPGlite = options.scratchUrl ? undefined : async () => {
+  // Both scratches load what either side creates (the desired one replays no migration of its own).
+  const createPGlite = async (): Promise<PGlite> => {
     if (options.createPGlite) return await options.createPGlite({ extensions });
     const { scratchPGlite } = await import("./scratch-pglite.ts");
     return await scratchPGlite({ extensions });

@@ -12,6 +12,7 @@ import { toDriver } from "../drivers/detect.ts";
 import type { Driver } from "../drivers/driver.ts";
 import { History } from "../engine/history.ts";
 import { Migrator } from "../migrator.ts";
+import { extensionsFor, type PGliteExtension } from "../sources/extensions.ts";
 import { scratchPGlite } from "./scratch-pglite.ts";
 
 /** Options of `replayMigrations`. */
@@ -21,8 +22,11 @@ export interface ReplayOptions {
   schema?: string;
   /** A server to replay on instead of PGlite: a database is created there (CREATEDB needed) and dropped at the end. */
   scratchUrl?: string;
-  /** Makes the PGlite instance (the CLI's single binary passes its embedded assets). Default `PGlite.create()`. */
-  createPGlite?: () => Promise<PGlite>;
+  /**
+   * Makes the PGlite instance, with the extensions the migrations create (the CLI's single binary passes its
+   * embedded assets). Default: an empty PGlite from initdb's cached output (`scratchPGlite`).
+   */
+  createPGlite?: (options: { extensions: Record<string, PGliteExtension> }) => Promise<PGlite>;
   /** Values of `${name}` placeholders, as for the Migrator. */
   placeholders?: Readonly<Record<string, string>>;
 }
@@ -52,7 +56,7 @@ export interface Replay {
  * ```
  */
 export async function replayMigrations(migrations: readonly Migration[], options: ReplayOptions = {}): Promise<Replay> {
-  const replay = options.scratchUrl ? await openScratch(options.scratchUrl) : await openPGlite(options.createPGlite);
+  const replay = options.scratchUrl ? await openScratch(options.scratchUrl) : await openPGlite(migrations, options.createPGlite);
   try {
     const history = new History(options.schema, options.table ?? "orchwf_migrations");
     await replay.driver.transaction((tx) => history.ensure(tx));
@@ -97,8 +101,10 @@ async function replayAtOnce(driver: Driver, migrations: readonly Migration[], hi
 /** How a replay on PGlite is labelled in reports. */
 export const PGLITE_LABEL = "pglite (in memory)";
 
-async function openPGlite(create?: () => Promise<PGlite>): Promise<Omit<Replay, "versionTable">> {
-  const pglite = create ? await create() : await scratchPGlite();
+async function openPGlite(migrations: readonly Migration[], create: ReplayOptions["createPGlite"]): Promise<Omit<Replay, "versionTable">> {
+  // The extensions the migrations create (pg_trgm, ltree…) are loaded; one PGlite lacks is refused naming its file.
+  const extensions = await extensionsFor(migrations);
+  const pglite = create ? await create({ extensions }) : await scratchPGlite({ extensions });
   return { driver: toDriver(pglite), pglite, label: PGLITE_LABEL, close: () => pglite.close() };
 }
 

@@ -38,7 +38,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const desiredSql = readDesired(desiredPath);
 
   const { planNextMigration } = await import("../../schema/next-migration.ts");
-  const { createDiffPGlite } = await import("../pglite-assets.ts");
+  const { createScratchPGlite } = await import("../pglite-assets.ts");
   const options = schemaOptions(ctx, migrations);
   const next = await planNextMigration(migrations, desiredSql, {
     table: options.table,
@@ -47,7 +47,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     placeholders: options.placeholders,
     renames,
     desiredLabel: desiredPath,
-    createPGlite: createDiffPGlite,
+    createPGlite: createScratchPGlite,
     onStep: (step) => ctx.out.progress(`diff: ${step}…`),
   });
   const summary = {
