@@ -11,6 +11,8 @@ import process from "node:process";
 import { dumpDatabase, dumpMigrations } from "../src/schema/dump.ts";
 import { planNextMigration, statementsToSql } from "../src/schema/next-migration.ts";
 import { replayMigrations } from "../src/schema/replay.ts";
+import { scratchPGlite } from "../src/schema/scratch-pglite.ts";
+import { extensionsFor } from "../src/sources/extensions.ts";
 import { loadMigrations } from "../src/sources/load.ts";
 import type { MigrationFormat } from "../src/sources/detect.ts";
 import type { Migration } from "../src/core/migration.ts";
@@ -91,7 +93,9 @@ for (const dir of dirs) {
     }
     proven++;
     // pg_dump after the up, and after the down, against the desired dump and the history's.
-    const replay = await replayMigrations(history);
+    // The written up may create extensions the history does not: the scratch loads those of 1..k.
+    const extensions = await extensionsFor(desired);
+    const replay = await replayMigrations(history, { createPGlite: () => scratchPGlite({ extensions }) });
     try {
       const historyDump = statements((await dumpDatabase(replay.pglite!, { withoutVersionTable: true })).sql);
       await replay.driver.transaction((tx) => tx.exec(statementsToSql(next.up.statements)));
