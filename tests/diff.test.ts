@@ -107,6 +107,16 @@ const CASES: { name: string; history: string[]; desired: string; has?: RegExp[];
     has: [/COMMENT ON VIEW "public"."v" IS 'old view'/, /COMMENT ON INDEX "public"."ti" IS NULL/, /COMMENT ON CONSTRAINT "dpos" ON DOMAIN "public"."d" IS 'dc'/, /COMMENT ON FUNCTION "public"."f"\(\) IS 'it''s a trigger'/],
   },
   {
+    name: "grants and revokes on tables, views (made again), functions, sequences, schemas and types; roles the desired schema makes exist for the proof",
+    history: [`CREATE ROLE reader; CREATE TABLE t (id int); CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+      GRANT SELECT ON t TO reader; CREATE VIEW v AS SELECT id FROM t; GRANT SELECT ON v TO reader; CREATE SEQUENCE s;`],
+    desired: `CREATE ROLE reader; CREATE ROLE "Writer-1"; CREATE TABLE t (id bigint); GRANT SELECT, INSERT ON t TO "Writer-1" WITH GRANT OPTION;
+      CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'; REVOKE EXECUTE ON FUNCTION f() FROM PUBLIC; GRANT EXECUTE ON FUNCTION f() TO reader;
+      CREATE VIEW v AS SELECT id FROM t; GRANT SELECT ON v TO reader; CREATE SEQUENCE s; GRANT USAGE ON SEQUENCE s TO reader;
+      CREATE SCHEMA app; GRANT USAGE ON SCHEMA app TO reader; CREATE TYPE e AS ENUM ('a'); REVOKE USAGE ON TYPE e FROM PUBLIC;`,
+    has: [/REVOKE SELECT ON TABLE "public"."t" FROM reader/, /GRANT INSERT ON TABLE "public"."t" TO "Writer-1" WITH GRANT OPTION/, /REVOKE EXECUTE ON FUNCTION "public"."f"\(\) FROM PUBLIC/, /GRANT SELECT ON TABLE "public"."v" TO reader/, /GRANT USAGE ON SCHEMA "app" TO reader/, /REVOKE USAGE ON TYPE "public"."e" FROM PUBLIC/],
+  },
+  {
     name: "names that need quoting: dots, capitals, spaces and quotes in schemas, tables, columns and constraints",
     history: [`CREATE SCHEMA "Sales-EU"; CREATE TABLE "Sales-EU"."My Table.v2" ("Id" int PRIMARY KEY, "we""ird.col" text);`],
     desired: `CREATE SCHEMA "Sales-EU"; CREATE TABLE "Sales-EU"."My Table.v2" ("Id" bigint PRIMARY KEY, "we""ird.col" text NOT NULL, "New Col" int CONSTRAINT "Chk.1" CHECK ("New Col" > 0));
@@ -139,11 +149,11 @@ describe("diff on PGlite: the written migration is proven both ways", () => {
   }
 
   test("nothing to change: empty, nothing to prove", async () => {
-    const next = await planNextMigration(history("CREATE TABLE t (id int PRIMARY KEY)"), "CREATE TABLE t (id int PRIMARY KEY);\nGRANT SELECT ON t TO PUBLIC;");
+    const next = await planNextMigration(history("CREATE TABLE t (id int PRIMARY KEY)"), "CREATE TABLE t (id int PRIMARY KEY);\nALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;");
     assert.equal(next.empty, true);
     assert.deepEqual(next.up.statements, []);
-    // Privileges are in no snapshot: said, never silently dropped.
-    assert.match(next.up.warnings.join("\n"), /GRANT \(first at line 2\), which diff neither compares nor writes/);
+    // Default privileges are in no snapshot: said, never silently dropped.
+    assert.match(next.up.warnings.join("\n"), /ALTER DEFAULT PRIVILEGES \(first at line 2\), which diff neither compares nor writes/);
   });
 
   test("a rename is never guessed: a hint without --rename, a rename with it (the rows stay)", async () => {

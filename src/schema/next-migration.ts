@@ -8,6 +8,7 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { MigrationError } from "../core/errors.ts";
 import { type Migration, migrationFromFiles } from "../core/migration.ts";
+import { quoteIdent } from "../core/sql-text.ts";
 import type { Driver } from "../drivers/driver.ts";
 import { pgliteExtensions, requiredExtensions } from "../sources/extensions.ts";
 import { type Replay, replayMigrations, type ReplayOptions } from "./replay.ts";
@@ -84,7 +85,9 @@ export async function planNextMigration(migrations: readonly Migration[], desire
     options.onStep?.(`loading ${desiredLabel}`);
     desired = await replayMigrations([], replayOptions);
     await loadDesired(desired.driver, desiredSql, desiredLabel);
-    const snapshotOptions = { excludeTables: [history.versionTable] };
+    // Roles belong to the server, not the schema: those the desired schema's SQL made exist for the history too.
+    if (!options.scratchUrl) await copyRoles(desired.driver, history.driver);
+    const snapshotOptions = { excludeTables: [history.versionTable], privileges: true };
     const [from, to] = [await snapshotSchema(history.driver, snapshotOptions), await snapshotSchema(desired.driver, snapshotOptions)];
     const renames = options.renames ?? {};
     const up = diffSchemas(from, to, { renames });
@@ -115,7 +118,7 @@ async function prove(
   result: NextMigration,
   from: SchemaSnapshot,
   to: SchemaSnapshot,
-  snapshotOptions: { excludeTables: string[] },
+  snapshotOptions: { excludeTables: string[]; privileges: boolean },
 ): Promise<void> {
   for (const [direction, diff, must] of [["up", result.up, to], ["down", result.down, from]] as const) {
     try {
@@ -133,13 +136,22 @@ async function prove(
   }
 }
 
-/** Statements of kinds no snapshot holds (privileges, roles, publications): said, since diff cannot carry them. */
+/** Makes in `to` the roles `from` has and it lacks (without login, privileges or members: names to grant to). */
+async function copyRoles(from: Driver, to: Driver): Promise<void> {
+  const roles = `SELECT rolname AS name FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ESCAPE '\\'`;
+  const have = new Set((await to.query<{ name: string }>(roles)).map((r) => r.name));
+  for (const { name } of await from.query<{ name: string }>(roles)) {
+    if (!have.has(name)) await to.exec(`CREATE ROLE ${quoteIdent(name)}`);
+  }
+}
+
+/** Statements of kinds no snapshot holds (default privileges, roles, publications): said, since diff cannot carry them. */
 function notCompared(sql: string): string[] {
   const out: string[] = [];
   const bare = sql.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " ")).replace(/--[^\n]*/g, "");
   const kinds = new Map<string, number>();
   bare.split("\n").forEach((line, i) => {
-    const m = /^\s*(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES|CREATE ROLE|CREATE USER|ALTER ROLE|CREATE PUBLICATION|ALTER PUBLICATION|SECURITY LABEL)\b/i.exec(line);
+    const m = /^\s*(ALTER DEFAULT PRIVILEGES|CREATE ROLE|CREATE USER|ALTER ROLE|CREATE PUBLICATION|ALTER PUBLICATION|SECURITY LABEL)\b/i.exec(line);
     if (m && !kinds.has(m[1].toUpperCase())) kinds.set(m[1].toUpperCase(), i + 1);
   });
   for (const [kind, line] of kinds) out.push(`the desired schema has ${kind} (first at line ${line}), which diff neither compares nor writes: carry it over by hand`);

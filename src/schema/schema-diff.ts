@@ -92,8 +92,17 @@ const TYPE_KINDS = ["enum", "domain", "composite type", "range type"];
 const FUNCTION_KINDS = new Set(["function", "procedure"]);
 const WRITTEN = new Set([
   ...TABLE_KINDS, ...VIEW_KINDS, ...TYPE_KINDS, ...FUNCTION_KINDS,
-  "schema", "extension", "column", "constraint", "index", "trigger", "sequence", "policy", "comment",
+  "schema", "extension", "column", "constraint", "index", "trigger", "sequence", "policy", "comment", "privileges",
 ]);
+
+/** What privileges are on (their name's first words), the snapshot kinds it may be, and how GRANT names it. */
+const GRANTED: readonly [string, readonly string[], string][] = [
+  ["materialized view", ["materialized view"], "TABLE"], ["table", [...TABLE_KINDS], "TABLE"], ["view", ["view"], "TABLE"],
+  ["sequence", ["sequence"], "SEQUENCE"], ["function", ["function"], "FUNCTION"], ["procedure", ["procedure"], "PROCEDURE"],
+  ["schema", ["schema"], "SCHEMA"], ["type", ["enum", "composite type", "range type"], "TYPE"], ["domain", ["domain"], "DOMAIN"],
+];
+/** What an object grants when it has no ACL of its own (PostgreSQL's defaults, the owner's left out). */
+const DEFAULT_GRANTS: Readonly<Record<string, string>> = { function: "PUBLIC EXECUTE", procedure: "PUBLIC EXECUTE", type: "PUBLIC USAGE", domain: "PUBLIC USAGE" };
 
 /** What a comment is on (its name's first words, as the snapshot writes them), and the kinds that object may be. */
 const COMMENTED: readonly [string, readonly string[]][] = [
@@ -320,6 +329,7 @@ class Writer {
     this.functions();
     this.schemasAndExtensions();
     this.comments();
+    this.privileges();
     this.out.statements.push(...Object.values(this.dropped).flat(), ...this.creationsInOrder());
     return this.out;
   }
@@ -330,7 +340,7 @@ class Writer {
     functions: [] as string[], tables: [] as string[], columns: [] as string[], owned: [] as string[],
     constraints: [] as string[], foreignKeys: [] as string[], indexes: [] as string[], views: [] as string[],
     viewIndexes: [] as string[], atomicFunctions: [] as string[], triggers: [] as string[], security: [] as string[], policies: [] as string[],
-    comments: [] as string[],
+    comments: [] as string[], grants: [] as string[],
   };
 
   private creationsInOrder(): string[] {
@@ -339,7 +349,7 @@ class Writer {
     return [
       ...g.renames, ...g.schemas, ...g.extensions, ...g.types, ...g.sequences, ...functions, ...g.tables, ...g.columns, ...g.owned,
       ...g.constraints, ...g.foreignKeys, ...g.indexes, ...g.views, ...g.viewIndexes, ...g.atomicFunctions, ...g.triggers, ...g.security,
-      ...g.policies, ...g.comments,
+      ...g.policies, ...g.comments, ...g.grants,
     ];
   }
 
@@ -782,6 +792,38 @@ class Writer {
     for (const c of this.removed("comment")) {
       const t = target(c);
       if (objectOf(t, this.now) && objectOf(t, this.old)) this.groups.comments.push(`COMMENT ON ${on(t)} IS NULL`);
+    }
+  }
+
+  /**
+   * Privileges (`GRANT`/`REVOKE`), from what an object granted to what it must grant. An object made (or made
+   * again) starts from PostgreSQL's defaults; GRANT and REVOKE repeat harmlessly, so "made again" may be guessed wide.
+   */
+  private privileges(): void {
+    // Only objects with grants of their own on either side have anything to grant or revoke.
+    const keys = new Set([...this.before("privileges"), ...this.after("privileges")].map((o) => o.name));
+    for (const name of keys) {
+      const [what, kinds, keyword] = GRANTED.find(([w]) => name.startsWith(`${w} `)) ?? ["", [], ""];
+      const target = name.slice(what.length + 1);
+      const objectOf = (side: Map<string, SchemaObject>) => kinds.map((k) => side.get(`${k}\0${target}`)).find((o) => o !== undefined);
+      const [o, n] = [objectOf(this.old), objectOf(this.now)];
+      if (!n) continue; // its grants go with it
+      const madeAgain = !o || o.definition !== n.definition || this.remade.has(target);
+      const entries = (def: string | undefined) => new Set((def ?? DEFAULT_GRANTS[what] ?? "").split(", ").filter((e) => e !== ""));
+      const before = madeAgain ? entries(undefined) : entries(this.old.get(`privileges\0${name}`)?.definition);
+      const after = entries(this.now.get(`privileges\0${name}`)?.definition);
+      const on = keyword === "FUNCTION" || keyword === "PROCEDURE" ? `${keyword} ${qFunction(target)}` : keyword === "SCHEMA" ? `SCHEMA ${quoteIdent(target)}` : `${keyword} ${q(target)}`;
+      const parse = (e: string) => /^(.*?) ([A-Z]+)( WITH GRANT OPTION)?$/.exec(e)!;
+      for (const e of before) {
+        if (after.has(e)) continue;
+        const [, grantee, privilege] = parse(e);
+        this.groups.grants.push(`REVOKE ${privilege} ON ${on} FROM ${grantee}`);
+      }
+      for (const e of after) {
+        if (before.has(e)) continue;
+        const [, grantee, privilege, option] = parse(e);
+        this.groups.grants.push(`GRANT ${privilege} ON ${on} TO ${grantee}${option ?? ""}`);
+      }
     }
   }
 

@@ -31,6 +31,12 @@ export interface SnapshotOptions {
   schemas?: string[];
   /** Tables to leave out with their columns, constraints, indexes and triggers, as `schema.table` (the version table). */
   excludeTables?: string[];
+  /**
+   * Also the privileges granted on tables, views, sequences, functions, schemas and types (`privileges` objects:
+   * grantee and privilege, the owner's own left out). `diff` compares them; `drift` and `verify` do not (roles and
+   * owners differ between a replay and a server).
+   */
+  privileges?: boolean;
 }
 
 /** One difference between two snapshots. */
@@ -184,6 +190,38 @@ const QUERIES: string[] = [
      FROM pg_policies WHERE schemaname IN ($S) AND schemaname || '.' || tablename NOT IN ($X)`,
 ];
 
+/**
+ * Privileges granted to others than the owner, per object: "grantee privilege[ WITH GRANT OPTION]" sorted, "PUBLIC"
+ * for everyone. An object with no ACL of its own, or one equal to the defaults, has no row.
+ */
+const PRIVILEGES = `SELECT 'privileges', o.what || ' ' || o.name,
+          coalesce((SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END || ' ' || a.privilege_type
+                                      || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, ', '
+                                      ORDER BY CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, a.privilege_type)
+                      FROM aclexplode(o.acl) a WHERE a.grantee <> o.owner), '')
+     FROM (
+       SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END AS what,
+              n.nspname || '.' || c.relname AS name, c.relacl AS acl, c.relowner AS owner, n.nspname AS nsp,
+              CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char" AS objtype
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND n.nspname || '.' || c.relname NOT IN ($X) AND ${notFromExtension("pg_class", "c.oid")}
+       UNION ALL
+       SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+              n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.proacl, p.proowner, n.nspname, 'f'
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') AND ${notFromExtension("pg_proc", "p.oid")}
+       UNION ALL
+       SELECT 'schema', n.nspname, n.nspacl, n.nspowner, n.nspname, 'n' FROM pg_namespace n WHERE n.nspname <> 'public'
+       UNION ALL
+       SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, n.nspname || '.' || t.typname, t.typacl, t.typowner, n.nspname, 'T'
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+          AND ${notFromExtension("pg_type", "t.oid")}
+     ) o
+    WHERE o.nsp IN ($S) AND o.acl IS NOT NULL
+      -- granted back to the defaults: as if never touched
+      AND (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(o.acl) x)
+          IS DISTINCT FROM (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(acldefault(o.objtype, o.owner)) x)`;
+
 const SYSTEM_SCHEMAS = `SELECT nspname FROM pg_namespace
   WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%'
   ORDER BY nspname`;
@@ -208,7 +246,7 @@ export async function snapshotSchema(db: Database | Queryable, options: Snapshot
   // Never empty: `x NOT IN (NULL)` would be NULL and hide everything; '' matches no name.
   const inList = (names: string[]): string => (names.length === 0 ? "''" : names.map(lit).join(", "));
   const objects: SchemaObject[] = [];
-  for (const template of QUERIES) {
+  for (const template of options.privileges ? [...QUERIES, PRIVILEGES] : QUERIES) {
     const query = template.replaceAll("$S", inList(schemas)).replaceAll("$X", inList(options.excludeTables ?? []));
     const positioned = template.trimStart().startsWith("SELECT 'column'"); // the column query also returns attnum
     const rows = await q.query<{ kind: string; name: string; definition: string | null; position?: number | string }>(
