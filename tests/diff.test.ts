@@ -149,7 +149,8 @@ describe("diff on PGlite: the written migration is proven both ways", () => {
   }
 
   test("nothing to change: empty, nothing to prove", async () => {
-    const next = await planNextMigration(history("CREATE TABLE t (id int PRIMARY KEY)"), "CREATE TABLE t (id int PRIMARY KEY);\nALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;");
+    // What the owner kept for itself is not compared (owners differ between databases): no change either.
+    const next = await planNextMigration(history("CREATE TABLE t (id int PRIMARY KEY); REVOKE TRUNCATE ON t FROM CURRENT_USER;"), "CREATE TABLE t (id int PRIMARY KEY);\nALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;");
     assert.equal(next.empty, true);
     assert.deepEqual(next.up.statements, []);
     // Default privileges are in no snapshot: said, never silently dropped.

@@ -192,13 +192,15 @@ const QUERIES: string[] = [
 
 /**
  * Privileges granted to others than the owner, per object: "grantee privilege[ WITH GRANT OPTION]" sorted, "PUBLIC"
- * for everyone. An object with no ACL of its own, or one equal to the defaults, has no row.
+ * for everyone. An object that grants others what they get by default (nothing; EXECUTE on functions and USAGE on
+ * types to PUBLIC) has no row, whatever its owner kept for itself.
  */
-const PRIVILEGES = `SELECT 'privileges', o.what || ' ' || o.name,
+const PRIVILEGES = `SELECT 'privileges', name, grants FROM (
+   SELECT o.what || ' ' || o.name AS name, o.objtype,
           coalesce((SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END || ' ' || a.privilege_type
                                       || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, ', '
                                       ORDER BY CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, a.privilege_type)
-                      FROM aclexplode(o.acl) a WHERE a.grantee <> o.owner), '')
+                      FROM aclexplode(o.acl) a WHERE a.grantee <> o.owner), '') AS grants
      FROM (
        SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END AS what,
               n.nspname || '.' || c.relname AS name, c.relacl AS acl, c.relowner AS owner, n.nspname AS nsp,
@@ -218,9 +220,9 @@ const PRIVILEGES = `SELECT 'privileges', o.what || ' ' || o.name,
           AND ${notFromExtension("pg_type", "t.oid")}
      ) o
     WHERE o.nsp IN ($S) AND o.acl IS NOT NULL
-      -- granted back to the defaults: as if never touched
-      AND (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(o.acl) x)
-          IS DISTINCT FROM (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(acldefault(o.objtype, o.owner)) x)`;
+ ) g
+ -- what others are granted by default (the owner's own privileges are not compared)
+ WHERE grants <> CASE objtype WHEN 'f' THEN 'PUBLIC EXECUTE' WHEN 'T' THEN 'PUBLIC USAGE' ELSE '' END`;
 
 const SYSTEM_SCHEMAS = `SELECT nspname FROM pg_namespace
   WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%'
