@@ -11,7 +11,7 @@
  * installs and needs Bun); in a fresh clone `npm run build -- package` before `npx orchwf-migrate`.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -26,15 +26,26 @@ const bun = process.execPath.includes("bun") ? process.execPath : join(root, "no
  */
 export function buildNode(outfile = join(root, "dist/orchwf-migrate.js")): string {
   const outdir = dirname(outfile);
-  mkdirSync(outdir, { recursive: true });
-  rmSync(join(outdir, "chunks"), { recursive: true, force: true });
-  execFileSync(bun, [
-    "build", join(root, "src/cli/bin.ts"),
-    "--target=node", "--packages=external", "--format=esm", "--splitting",
-    "--banner=#!/usr/bin/env node", `--outdir=${outdir}`,
-    `--entry-naming=${basename(outfile, ".js")}.[ext]`, "--chunk-naming=chunks/[name]-[hash].[ext]",
-  ], { stdio: ["ignore", "ignore", "inherit"], cwd: root });
-  chmodSync(outfile, 0o755);
+  mkdirSync(join(outdir, "chunks"), { recursive: true });
+  // Built aside, then moved in: the chunks first (named by their content), the entry last, each by an atomic
+  // rename. A process already running the old bundle (a test while \`npm pack\` rebuilds) never misses a file.
+  const staging = mkdtempSync(join(outdir, ".build-"));
+  try {
+    execFileSync(bun, [
+      "build", join(root, "src/cli/bin.ts"),
+      "--target=node", "--packages=external", "--format=esm", "--splitting",
+      "--banner=#!/usr/bin/env node", `--outdir=${staging}`,
+      `--entry-naming=${basename(outfile, ".js")}.[ext]`, "--chunk-naming=chunks/[name]-[hash].[ext]",
+    ], { stdio: ["ignore", "ignore", "inherit"], cwd: root });
+    const built = new Set(readdirSync(join(staging, "chunks")));
+    for (const chunk of built) renameSync(join(staging, "chunks", chunk), join(outdir, "chunks", chunk));
+    chmodSync(join(staging, basename(outfile)), 0o755);
+    renameSync(join(staging, basename(outfile)), outfile);
+    // Chunks of an older source are no part of this bundle (nor of the package npm packs from it).
+    for (const chunk of readdirSync(join(outdir, "chunks"))) if (!built.has(chunk)) rmSync(join(outdir, "chunks", chunk), { force: true });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return outfile;
 }
 
