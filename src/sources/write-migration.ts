@@ -32,22 +32,36 @@ export interface NewMigration {
 /**
  * The version after `existing` in their style: a UTC timestamp (YYYYMMDDHHMMSS) where they are timestamps, Unix
  * milliseconds where they are (node-pg-migrate), else the next number as wide as the widest (3 digits when none).
+ * `timestamp` chooses instead of the style: true a timestamp, false the next number (`create`'s choice).
  *
  * @example
  * ```ts
  * nextVersion(["001", "002"], new Date()); // "003"
  * ```
  */
-export function nextVersion(existing: readonly string[], now: Date, format?: MigrationFormat): string {
+export function nextVersion(existing: readonly string[], now: Date, format?: MigrationFormat, options: { timestamp?: boolean } = {}): string {
   const numbers = existing.map((v) => v.split(".")[0].replace(/\D/g, "")).filter((v) => v !== "");
   const highest = numbers.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n);
   const width = numbers.length > 0 ? Math.max(...numbers.map((v) => v.length)) : 0;
   const above = (candidate: bigint) => (candidate > highest ? candidate : highest + 1n).toString();
+  const stamp14 = () => above(BigInt(now.toISOString().replace(/\D/g, "").slice(0, 14)));
+  const following = () => (highest + 1n).toString().padStart(width || 3, "0");
+  if (options.timestamp !== undefined) return options.timestamp ? stamp14() : following();
   if (format === "node-pg-migrate" || width === 13) return above(BigInt(now.getTime()));
-  if (format === "dbmate" || format === "diesel" || format === "sqlx" || width >= 14) {
-    return above(BigInt(now.toISOString().replace(/\D/g, "").slice(0, 14)));
-  }
-  return (highest + 1n).toString().padStart(width || 3, "0");
+  if (format === "dbmate" || format === "diesel" || format === "sqlx" || width >= 14) return stamp14();
+  return following();
+}
+
+/**
+ * A migration name as a file name's part: lower case letters, digits and `_` ("" when nothing is left).
+ *
+ * @example
+ * ```ts
+ * migrationSlug("Add Users!"); // "add_users"
+ * ```
+ */
+export function migrationSlug(name: string): string {
+  return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
 }
 
 /**
@@ -59,7 +73,7 @@ export function nextVersion(existing: readonly string[], now: Date, format?: Mig
  * ```
  */
 export function writeMigration(dir: string, format: MigrationFormat, version: string, migration: NewMigration): WrittenMigration {
-  const slug = migration.name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "") || "migration";
+  const slug = migrationSlug(migration.name) || "migration";
   const head = migration.header ? `${migration.header.trimEnd()}\n` : "";
   const script = (statements: readonly string[]) => statements.map((s) => `${s.trimEnd()};`).join("\n\n");
   const [up, down] = [script(migration.up), script(migration.down)];

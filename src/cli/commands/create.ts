@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { orchwfMigrations } from "../../builtin.ts";
 import { MigrationError } from "../../core/errors.ts";
 import { parseFileName } from "../../core/migration.ts";
+import { migrationSlug, nextVersion } from "../../sources/write-migration.ts";
 import type { CommandContext, CommandResult } from "../context.ts";
 import { usage } from "../options.ts";
 
@@ -59,19 +60,14 @@ export interface CreateOptions {
  * ```
  */
 export function createMigration(dir: string, name: string, now: Date = new Date(), options: CreateOptions = {}): CreatedMigration {
-  const slug = name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  const slug = migrationSlug(name);
   if (!slug) throw usage(`create needs a NAME made of letters or digits, e.g. create add_users; got ${JSON.stringify(name)}`);
   mkdirSync(dir, { recursive: true });
   const versions = [
     ...readdirSync(dir).map((f) => parseFileName(f)?.version).filter((v): v is string => v !== undefined),
     ...(options.reserved ?? []),
   ];
-  const highest = versions.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n);
-  const width = versions.length > 0 ? Math.max(...versions.map((v) => v.length)) : 3;
-  const stamp14 = BigInt(now.toISOString().replace(/\D/g, "").slice(0, 14));
-  const version = options.timestamp
-    ? (stamp14 > highest ? stamp14 : highest + 1n).toString()
-    : (highest + 1n).toString().padStart(width, "0");
+  const version = nextVersion(versions, now, undefined, { timestamp: options.timestamp === true });
   const up = join(dir, `${version}_${slug}.up.sql`);
   const down = join(dir, `${version}_${slug}.down.sql`);
   for (const file of [up, down]) {
