@@ -19,6 +19,7 @@
  * @module
  */
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import { setTimeout } from "node:timers";
 import { orchwfMigrations } from "./builtin.ts";
 import { checksum, type Migration, validateMigrations, versionKey } from "./core/migration.ts";
 import { Migrator } from "./migrator.ts";
@@ -68,9 +69,15 @@ interface Entry {
   key: string;
   ready: Promise<Prepared>;
   /** Reset instances, with the watermark of their last reset. */
-  idle: { db: PGlite; watermark: string }[];
+  idle: Idle[];
   /** Instances for the rollback mode. */
-  rollbackIdle: PGlite[];
+  rollbackIdle: Idle[];
+}
+
+/** An instance between tests; `watermark` is that of its last reset (reset mode). */
+interface Idle {
+  db: PGlite;
+  watermark?: string;
 }
 
 /** By migrations' versions and checksums and the options that shape the database. */
@@ -111,12 +118,12 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   const fresh = () => PGlite.create(fromSnapshot(PGlite, snapshot, { ...options.pglite }));
   switch (options.isolation ?? "reset") {
     case "rollback":
-      return await inTransaction(entry, entry.rollbackIdle.pop() ?? await fresh());
+      return await inTransaction(entry, entry.rollbackIdle.pop()?.db ?? await fresh());
     case "restore":
       return await fresh();
     default: {
       const idle = entry.idle.pop();
-      if (idle) return lease(entry, baseline, idle.db, idle.watermark);
+      if (idle) return lease(entry, baseline, idle.db, idle.watermark!);
       const db = await fresh();
       return lease(entry, baseline, db, await markClean(db));
     }
@@ -150,7 +157,7 @@ async function prepare(entry: Entry, migrations: Migration[], options: TestDatab
     if (diskKey) await writeCachedDataDir(diskKey, snapshot);
   }
   const baseline = await captureBaseline(db);
-  entry.idle.push({ db, watermark: await markClean(db) });
+  park(entry.idle, { db, watermark: await markClean(db) });
   return { snapshot: snapshot!, baseline };
 }
 
@@ -170,13 +177,32 @@ async function loadIfMigrated(snapshot: Blob, migrations: Migration[], options: 
   return undefined;
 }
 
+/** How long an instance stays idle before it is closed: tests come back within milliseconds. */
+const IDLE_CLOSE_MS = 1000;
+
+/**
+ * Puts an instance in its idle list, and closes it if no test takes it within IDLE_CLOSE_MS. PGlite runs
+ * PostgreSQL's timers on plain (ref'd) `setTimeout`s, and after writes PostgreSQL arms a 10 s timer (to flush its
+ * statistics) that only `close()` cancels: an idle instance would keep a process (a `node --test` file, a script)
+ * alive 10 s after its last test. Our timer is unref'd: it never keeps the process alive itself.
+ */
+function park(list: Idle[], idle: Idle): void {
+  list.push(idle);
+  setTimeout(() => {
+    const at = list.indexOf(idle);
+    if (at < 0) return;
+    list.splice(at, 1);
+    void idle.db.close().catch(() => {});
+  }, IDLE_CLOSE_MS).unref();
+}
+
 /** The test's handle on a reset-mode instance: `close()` resets it for the next test; after that it is unusable. */
 function lease(entry: Entry, baseline: Baseline, db: PGlite, watermark: string): PGlite {
   let released: Promise<void> | undefined;
   const release = () =>
     released ??= (async () => {
       const next = await resetToBaseline(db, baseline, watermark).catch(() => undefined);
-      if (next !== undefined && !db.closed && entries.get(entry.key) === entry) entry.idle.push({ db, watermark: next });
+      if (next !== undefined && !db.closed && entries.get(entry.key) === entry) park(entry.idle, { db, watermark: next });
       else await db.close().catch(() => {});
     })();
   return handle(db, release, () => released !== undefined);
@@ -194,7 +220,7 @@ async function inTransaction(entry: Entry, db: PGlite): Promise<PGlite> {
       const now = await db.query<{ xid: string | null }>("SELECT txid_current_if_assigned()::text AS xid").catch(() => undefined);
       const ours = now?.rows[0]?.xid === xid;
       await db.exec("ROLLBACK").catch(() => {});
-      if (ours && !db.closed && entries.get(entry.key) === entry) entry.rollbackIdle.push(db);
+      if (ours && !db.closed && entries.get(entry.key) === entry) park(entry.rollbackIdle, { db });
       else await db.close();
     })();
   return handle(db, release, () => released !== undefined);
@@ -228,7 +254,7 @@ function handle(db: PGlite, release: () => Promise<void>, isReleased: () => bool
 export function clearTestDatabaseCache(): void {
   for (const entry of entries.values()) {
     for (const { db } of entry.idle.splice(0)) void db.close();
-    for (const db of entry.rollbackIdle.splice(0)) void db.close();
+    for (const { db } of entry.rollbackIdle.splice(0)) void db.close();
   }
   entries.clear();
 }
