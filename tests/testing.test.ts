@@ -1,5 +1,9 @@
 /** createTestDatabase: a migrated, independent PGlite per call, keyed on the migrations' checksums. */
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
 import { after, test } from "node:test";
 import { type Migration, Migrator, orchwfMigrations } from "../src/mod.ts";
 import { clearTestDatabaseCache, createTestDatabase } from "../src/testing.ts";
@@ -99,5 +103,32 @@ test("isolation rollback: a write in one test database is invisible to the next,
     assert.equal(await count(next), 0);
     assert.equal((await new Migrator(next, { migrations: [users("email")] }).status()).pending, 0);
     await next.close();
+  }
+});
+
+test("a snapshot whose cache file is removed meanwhile (cleared, pruned) is migrated again when a new instance is needed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "orchwf-testing-cache-"));
+  const before = process.env.ORCHWF_CACHE_DIR;
+  process.env.ORCHWF_CACHE_DIR = dir;
+  const migrations = [{ version: "1", description: "notes", up: "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'seed')" }];
+  try {
+    const first = await createTestDatabase({ migrations });
+    // DDL: this instance is not reused; the next test needs a new one from the snapshot.
+    await first.query("ALTER TABLE notes ADD COLUMN extra int");
+    await first.close();
+    assert.ok(readdirSync(dir).some((n) => n.endsWith(".entry")), "the snapshot is kept on disk");
+    for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true });
+    const next = await createTestDatabase({ migrations });
+    try {
+      const columns = (await next.query<{ c: string }>("SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'notes' ORDER BY 1")).rows.map((r) => r.c);
+      assert.deepEqual(columns, ["body", "id"]);
+      assert.deepEqual((await next.query("SELECT * FROM notes")).rows, [{ id: 1, body: "seed" }]);
+    } finally {
+      await next.close();
+    }
+  } finally {
+    if (before === undefined) delete process.env.ORCHWF_CACHE_DIR;
+    else process.env.ORCHWF_CACHE_DIR = before;
+    rmSync(dir, { recursive: true, force: true });
   }
 });

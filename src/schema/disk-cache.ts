@@ -16,7 +16,8 @@
  */
 import type { PGliteOptions } from "@electric-sql/pglite";
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { openAsBlob } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -72,6 +73,18 @@ function entryPrefix(key: readonly unknown[]): string {
  * ```
  */
 export async function readCacheEntry(key: readonly unknown[]): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const found = await findEntry(key);
+  if (!found) return undefined;
+  try {
+    const bytes = await readFile(found.path) as Uint8Array<ArrayBuffer>;
+    return await checked(found, contentHash(bytes)) ? bytes : undefined;
+  } catch (e) {
+    return unreadable(found.path, e);
+  }
+}
+
+/** The file of the entry for `key`, with the content hash its name promises; undefined when there is none. */
+async function findEntry(key: readonly unknown[]): Promise<{ path: string; hash: string } | undefined> {
   const dir = diskCacheDir();
   if (!dir) return undefined;
   const prefix = entryPrefix(key);
@@ -83,26 +96,25 @@ export async function readCacheEntry(key: readonly unknown[]): Promise<Uint8Arra
     return undefined;
   }
   const name = names.find((n) => n.startsWith(`${prefix}.`) && n.endsWith(EXTENSION));
-  if (!name) return undefined;
-  const path = join(dir, name);
-  try {
-    const bytes = await readFile(path) as Uint8Array<ArrayBuffer>;
-    if (contentHash(bytes) !== name.slice(prefix.length + 1, -EXTENSION.length)) {
-      warnOnce(`the cache entry ${path} is damaged (truncated or overwritten); it is rebuilt`);
-      await rm(path, { force: true }).catch(() => {});
-      return undefined;
-    }
-    // Its modification time marks its last use, for pruning.
-    const now = new Date();
-    await utimes(path, now, now).catch(() => {});
-    return bytes;
-  } catch (e) {
-    // Gone meanwhile: another process removed a duplicate (see writeCacheEntry).
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
-      warnOnce(`cannot read the cache entry ${path} (${(e as Error).message}); it is rebuilt`);
-    }
-    return undefined;
+  return name ? { path: join(dir, name), hash: name.slice(prefix.length + 1, -EXTENSION.length) } : undefined;
+}
+
+/** Whether an entry's content matches its name (a damaged one is removed); marks its use, for pruning. */
+async function checked(found: { path: string; hash: string }, hash: string): Promise<boolean> {
+  if (hash !== found.hash) {
+    warnOnce(`the cache entry ${found.path} is damaged (truncated or overwritten); it is rebuilt`);
+    await rm(found.path, { force: true }).catch(() => {});
+    return false;
   }
+  const now = new Date();
+  await utimes(found.path, now, now).catch(() => {});
+  return true;
+}
+
+function unreadable(path: string, e: unknown): undefined {
+  // Gone meanwhile: another process removed a duplicate (see writeCacheEntry).
+  if ((e as NodeJS.ErrnoException).code !== "ENOENT") warnOnce(`cannot read the cache entry ${path} (${(e as Error).message}); it is rebuilt`);
+  return undefined;
 }
 
 /** Integrity, not secrecy: SHA-1 is the fastest hash every runtime has natively (about 50 ms for 40 MB). */
@@ -128,16 +140,17 @@ export async function discardCacheEntry(key: readonly unknown[], why: string): P
 }
 
 /**
- * Stores `bytes` as the entry for `key` (atomically; a failure is warned once and otherwise ignored).
+ * Stores `bytes` as the entry for `key` (atomically; a failure is warned once and otherwise ignored). Returns the
+ * entry's file, or undefined when it was not written.
  *
  * @example
  * ```ts
  * await writeCacheEntry(["pristine", version], new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer()));
  * ```
  */
-export async function writeCacheEntry(key: readonly unknown[], bytes: Uint8Array): Promise<void> {
+export async function writeCacheEntry(key: readonly unknown[], bytes: Uint8Array): Promise<string | undefined> {
   const dir = diskCacheDir();
-  if (!dir) return;
+  if (!dir) return undefined;
   const prefix = entryPrefix(key);
   const final = join(dir, `${prefix}.${contentHash(bytes)}${EXTENSION}`);
   const temporary = `${final}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -148,17 +161,21 @@ export async function writeCacheEntry(key: readonly unknown[], bytes: Uint8Array
   } catch (e) {
     await rm(temporary, { force: true }).catch(() => {});
     warnOnce(`cannot write to the cache directory ${dir} (${(e as Error).message}); continuing without it`);
-    return;
+    return undefined;
   }
   // Processes that built the same key at once wrote equivalent entries under different content hashes: all keep
   // the smallest name, which none of them removes, so one always stays.
   const same = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${prefix}.`) && n.endsWith(EXTENSION)).sort();
   await Promise.all(same.slice(1).map((n) => rm(join(dir, n), { force: true }).catch(() => {})));
   await prune(dir);
+  return same[0] ? join(dir, same[0]) : final;
 }
 
 /**
- * A PGlite data directory from the cache.
+ * A PGlite data directory from the cache, as a Blob backed by its file: checked against its name while read in
+ * pieces, then read again only by the PGlite that loads it. A snapshot is about 40 MB; held in memory, each copy
+ * (the file's bytes, a Blob of them, the loader's own copy) stayed in the process until a garbage collection.
+ * Once its file is gone (cleared, pruned), loading the Blob fails: the caller rebuilds.
  *
  * @example
  * ```ts
@@ -166,20 +183,36 @@ export async function writeCacheEntry(key: readonly unknown[], bytes: Uint8Array
  * ```
  */
 export async function readCachedDataDir(key: readonly unknown[]): Promise<Blob | undefined> {
-  const bytes = await readCacheEntry(key);
-  return bytes && new Blob([bytes]);
+  const found = await findEntry(key);
+  if (!found) return undefined;
+  try {
+    const hash = createHash("sha1");
+    const file = await open(found.path);
+    try {
+      const chunk = new Uint8Array(1 << 20);
+      for (let n; (n = (await file.read(chunk, 0, chunk.length)).bytesRead) > 0;) hash.update(chunk.subarray(0, n));
+    } finally {
+      await file.close();
+    }
+    return await checked(found, hash.digest("hex")) ? await openAsBlob(found.path) : undefined;
+  } catch (e) {
+    return unreadable(found.path, e);
+  }
 }
 
 /**
- * Keeps a PGlite data directory (a `dumpDataDir("none")` tarball) in the cache.
+ * Keeps a PGlite data directory (a `dumpDataDir("none")` tarball) in the cache. Returns it as a Blob backed by the
+ * kept file (see `readCachedDataDir`), or undefined when it was not kept (cache off or not writable).
  *
  * @example
  * ```ts
- * await writeCachedDataDir(["pristine", version], await db.dumpDataDir("none"));
+ * const onDisk = await writeCachedDataDir(["pristine", version], await db.dumpDataDir("none"));
  * ```
  */
-export async function writeCachedDataDir(key: readonly unknown[], blob: Blob): Promise<void> {
-  if (diskCacheDir()) await writeCacheEntry(key, new Uint8Array(await blob.arrayBuffer()));
+export async function writeCachedDataDir(key: readonly unknown[], blob: Blob): Promise<Blob | undefined> {
+  if (!diskCacheDir()) return undefined;
+  const path = await writeCacheEntry(key, new Uint8Array(await blob.arrayBuffer()));
+  return path ? await openAsBlob(path).catch(() => undefined) : undefined;
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
+import { readdir } from "node:fs/promises";
 import { discardCacheEntry, fromSnapshot, pgliteVersion, readCachedDataDir, smallBuffers, writeCachedDataDir } from "./disk-cache.ts";
 
 /** initdb's output, by the names of the extensions the instances load. */
@@ -47,8 +48,9 @@ export async function scratchPGlite(options: EmptyOptions = {}): Promise<PGlite>
     } catch (err) {
       pristine.delete(names);
       if (key) await discardCacheEntry(key, "did not start");
-      // A directory may hold part of the load now: that is not an empty database to go on with.
-      if (options.dataDir) throw err;
+      // A directory may hold part of the load now: that is not an empty database to go on with. (A kept snapshot
+      // whose file was pruned meanwhile fails before anything is written: the directory is still empty.)
+      if (options.dataDir && !await isEmptyDirectory(options.dataDir)) throw err;
     }
   }
   const db = await PGlite.create(smallBuffers(PGlite, options));
@@ -59,7 +61,14 @@ export async function scratchPGlite(options: EmptyOptions = {}): Promise<PGlite>
     pristine.set(names, dump);
     dump.catch(() => pristine.delete(names));
     const blob = await dump;
-    if (key) await writeCachedDataDir(key, blob);
+    // Kept on disk, it is read from its file when needed instead of held in memory.
+    const onDisk = key && await writeCachedDataDir(key, blob);
+    if (onDisk) pristine.set(names, Promise.resolve(onDisk));
   }
   return db;
+}
+
+async function isEmptyDirectory(path: string): Promise<boolean> {
+  const names = await readdir(path).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? [] : undefined));
+  return names !== undefined && names.length === 0;
 }
