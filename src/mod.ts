@@ -107,7 +107,8 @@ export { dumpDatabase, type Dumper, dumpMigrations, type DumpOptions, type Schem
 export { replayMigrations, type Replay, type ReplayOptions } from "./schema/replay.ts";
 export { type DataStatement, type SquashOptions, type SquashResult, squashMigrations, type SquashWritten, writeSquashed } from "./schema/squash.ts";
 export { diffSchemas, type SchemaDiff, type SchemaDiffOptions } from "./schema/schema-diff.ts";
-export { type NextMigration, type NextMigrationOptions, planNextMigration, statementsToSql } from "./schema/next-migration.ts";
+export { type NextMigration, type NextMigrationOptions, planNextMigration } from "./schema/next-migration.ts";
+export { statementsToSql } from "./core/sql-text.ts";
 export { type NewMigration, nextVersion, writeMigration, type WrittenMigration } from "./sources/write-migration.ts";
 
 // `deno run -A jsr:@orchwf/migrate status`, `bun src/mod.ts up`: the main module is the CLI.

@@ -41,3 +41,15 @@ export function quoteLiteral(value: string): string {
   if (value.includes("\0")) throw new TypeError("a SQL literal cannot hold a NUL character");
   return `E'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
+
+/**
+ * Statements as a script: each ends with `;`, a blank line between.
+ *
+ * @example
+ * ```ts
+ * statementsToSql(["CREATE TABLE t (id int)", "DROP TABLE u"]); // "CREATE TABLE t (id int);\n\nDROP TABLE u;"
+ * ```
+ */
+export function statementsToSql(statements: readonly string[]): string {
+  return statements.map((s) => `${s.trimEnd()};`).join("\n\n");
+}

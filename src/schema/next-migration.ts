@@ -8,7 +8,7 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { MigrationError } from "../core/errors.ts";
 import { type Migration, migrationFromFiles } from "../core/migration.ts";
-import { quoteIdent } from "../core/sql-text.ts";
+import { quoteIdent, statementsToSql } from "../core/sql-text.ts";
 import type { Driver } from "../drivers/driver.ts";
 import { pgliteExtensions, requiredExtensions } from "../sources/extensions.ts";
 import { type Replay, replayMigrations, type ReplayOptions } from "./replay.ts";
@@ -42,18 +42,6 @@ export interface NextMigration {
   proven: boolean;
   /** Where the proof ran: "pglite (in memory)" or the scratch server. */
   scratch: string;
-}
-
-/**
- * Statements as a script: each ends with `;`, a blank line between.
- *
- * @example
- * ```ts
- * statementsToSql(["CREATE TABLE t (id int)", "DROP TABLE u"]); // "CREATE TABLE t (id int);\n\nDROP TABLE u;"
- * ```
- */
-export function statementsToSql(statements: readonly string[]): string {
-  return statements.map((s) => `${s.trimEnd()};`).join("\n\n");
 }
 
 /**

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MigrationError } from "../core/errors.ts";
+import { statementsToSql } from "../core/sql-text.ts";
 import type { MigrationFormat } from "./detect.ts";
 
 /** What `writeMigration` wrote. */
@@ -75,8 +76,7 @@ export function migrationSlug(name: string): string {
 export function writeMigration(dir: string, format: MigrationFormat, version: string, migration: NewMigration): WrittenMigration {
   const slug = migrationSlug(migration.name) || "migration";
   const head = migration.header ? `${migration.header.trimEnd()}\n` : "";
-  const script = (statements: readonly string[]) => statements.map((s) => `${s.trimEnd()};`).join("\n\n");
-  const [up, down] = [script(migration.up), script(migration.down)];
+  const [up, down] = [statementsToSql(migration.up), statementsToSql(migration.down)];
   const noTx = migration.noTransaction === true;
   let files: [string, string][];
   switch (format) {

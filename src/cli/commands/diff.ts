@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { MigrationError } from "../../core/errors.ts";
 import { type Migration, migrationFromFiles } from "../../core/migration.ts";
+import { statementsToSql } from "../../core/sql-text.ts";
 import { describeChanges } from "../../schema/snapshot.ts";
 import type { NextMigration } from "../../schema/next-migration.ts";
 import { detectFormat, type MigrationFormat, parseFormat } from "../../sources/detect.ts";
@@ -79,7 +80,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   let written: string[] = [];
   let version: string | undefined;
   if (dryRun) {
-    lines.unshift(`-- up\n${header}\n${toScript(next.up.statements)}\n\n-- down\n${toScript(next.down.statements)}`);
+    lines.unshift(`-- up\n${header}\n${statementsToSql(next.up.statements)}\n\n-- down\n${statementsToSql(next.down.statements)}`);
   } else {
     const { nextVersion, writeMigration } = await import("../../sources/write-migration.ts");
     // Above the built-in versions too, as `create` does: the directory may run with --with-orchwf later.
@@ -122,10 +123,6 @@ function readDesired(path: string): string {
   return files.map((f) => readFileSync(join(path, f), "utf8")).join("\n;\n");
 }
 
-function toScript(statements: readonly string[]): string {
-  return statements.map((s) => `${s.trimEnd()};`).join("\n\n");
-}
-
 /** Why the proof failed, one line per difference. */
 function unproven(next: NextMigration): string {
   const lines: string[] = [];
@@ -143,7 +140,7 @@ function unproven(next: NextMigration): string {
 /** The existing lint rules on the new up, as lines. */
 async function lintFindings(next: NextMigration): Promise<string[]> {
   const { lintMigrations } = await import("../../lint/lint.ts");
-  const up = toScript(next.up.statements);
+  const up = statementsToSql(next.up.statements);
   const report = await lintMigrations([migrationFromFiles({ version: "1", name: "next", up, upFile: "next.up.sql" })]);
   return report.findings.map((f) => `${f.rule} (${f.severity}): ${f.message.split("\n")[0]}`);
 }
