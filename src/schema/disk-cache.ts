@@ -16,7 +16,7 @@
  */
 import type { PGliteOptions } from "@electric-sql/pglite";
 import { createHash } from "node:crypto";
-import { openAsBlob } from "node:fs";
+import * as fs from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -194,7 +194,7 @@ export async function readCachedDataDir(key: readonly unknown[]): Promise<Blob |
     } finally {
       await file.close();
     }
-    return await checked(found, hash.digest("hex")) ? await openAsBlob(found.path) : undefined;
+    return await checked(found, hash.digest("hex")) ? await fileBlob(found.path) : undefined;
   } catch (e) {
     return unreadable(found.path, e);
   }
@@ -212,7 +212,13 @@ export async function readCachedDataDir(key: readonly unknown[]): Promise<Blob |
 export async function writeCachedDataDir(key: readonly unknown[], blob: Blob): Promise<Blob | undefined> {
   if (!diskCacheDir()) return undefined;
   const path = await writeCacheEntry(key, new Uint8Array(await blob.arrayBuffer()));
-  return path ? await openAsBlob(path).catch(() => undefined) : undefined;
+  return path ? await fileBlob(path).catch(() => undefined) : undefined;
+}
+
+/** A Blob read from `path` when it is read (`openAsBlob`: Node 19.8+, Bun, Deno), or of its bytes where that is missing. */
+async function fileBlob(path: string): Promise<Blob> {
+  const openAsBlob = (fs as { openAsBlob?: (path: string) => Promise<Blob> }).openAsBlob;
+  return openAsBlob ? await openAsBlob(path) : new Blob([await readFile(path)]);
 }
 
 /**
