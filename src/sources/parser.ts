@@ -174,9 +174,9 @@ function parseInPieces(module: PgQueryModule, script: string): ParsedStatement[]
       const node = DATA_STATEMENTS.has(st.kind) ? {} : st.node; // the bulk of a data file's tree, read by no check
       out.push({ ...st, start: st.start + from, end: st.end + from, node });
     }
-    // Each piece leaves megabytes of JSON text and tree behind. JavaScriptCore collects them late (a 50 MB file
-    // peaked at 770 MB instead of 200): under Bun, ask for a collection now and then. V8 needs no hint.
-    if (++pieces % 8 === 0 || cut === script.length) (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(false);
+    // Each piece leaves megabytes of JSON text and tree behind. JavaScriptCore collects them late: under Bun, a
+    // collection every 8 pieces (a 50 MB file's `up` peaked at 698 MiB without, 390 MiB with, for 0.13 s).
+    if (++pieces % 8 === 0 || cut === script.length) (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
     if (cut === script.length) break;
     const last = raw[raw.length - 1];
     from += byteOffsetsToIndexes(piece, [(last.stmt_location ?? 0) + last.stmt_len!])[0] + 1; // past its `;`
