@@ -42,7 +42,11 @@ export async function readBaseline(q: Queryable): Promise<SessionBaseline> {
 
 /**
  * PL/pgSQL statements (for our bookkeeping DO block) that put the session back to `baseline`: the session user
- * and the role first, so that our own statements run as the run's user.
+ * and the role first, so that our own statements run as the run's user; then `RESET ALL`, which puts every other
+ * setting back to its reset value (the connection's own, as the server, the database, the role and the client's
+ * startup packet gave it), and the settings the session had SET when the run started, set again. RESET ALL leaves
+ * the role, the session user and the transaction's own settings alone. It is also cheap: reading `pg_settings` to
+ * find what the migration changed cost 0.5-0.9 ms a migration, a third of a small migration's whole time.
  *
  * @example
  * ```ts
@@ -51,8 +55,7 @@ export async function readBaseline(q: Queryable): Promise<SessionBaseline> {
  */
 export function restoreStatements(baseline: SessionBaseline): string[] {
   const role = quoteLiteral(baseline.role);
-  const names = baseline.settings.map(([name]) => quoteLiteral(name));
-  const out = [
+  return [
     // SET SESSION AUTHORIZATION is checked against the user who logged in, whoever the migration became.
     ...(baseline.sessionUser === undefined ? [] : [
       `IF session_user::text <> ${quoteLiteral(baseline.sessionUser)} THEN EXECUTE format('SET SESSION AUTHORIZATION %I', ${
@@ -60,17 +63,9 @@ export function restoreStatements(baseline: SessionBaseline): string[] {
       }); END IF`,
     ]),
     `IF current_setting('role') <> ${role} THEN PERFORM set_config('role', ${role}, false); END IF`,
-    `PERFORM set_config(s.name, s.reset_val, false) FROM pg_settings s WHERE s.source = 'session' AND ${SKIPPED}${
-      names.length > 0 ? ` AND s.name NOT IN (${names.join(", ")})` : ""
-    }`,
+    "RESET ALL",
+    ...baseline.settings.map(([name, setting]) => `PERFORM set_config(${quoteLiteral(name)}, ${quoteLiteral(setting)}, false)`),
   ];
-  if (baseline.settings.length > 0) {
-    const values = baseline.settings.map(([name, setting]) => `(${quoteLiteral(name)}, ${quoteLiteral(setting)})`).join(", ");
-    out.push(
-      `PERFORM set_config(b.name, b.setting, false) FROM (VALUES ${values}) b(name, setting) JOIN pg_settings s ON s.name = b.name WHERE s.setting IS DISTINCT FROM b.setting`,
-    );
-  }
-  return out;
 }
 
 /**
