@@ -111,6 +111,30 @@ for (const engine of engines) {
       }
     });
 
+    withDb("a superuser's session setting kept under a lesser role it then SET: both come back for the next migration, no permission error", async (d) => {
+      const [role, b, table] = [fresh("lesser"), fresh("b"), fresh("versions")];
+      const db = engine.name === "pglite" ? d.db : postgres(d.url!, { max: 1, onnotice: () => {} });
+      const run = (text: string) => engine.name === "pglite" ? d.query(text) : (db as postgres.Sql).unsafe(text);
+      try {
+        await run(`CREATE ROLE ${role}`);
+        await run(`GRANT ALL ON SCHEMA public TO ${role}`);
+        // session_replication_role can only be set by a superuser; the lesser role could not set it back itself.
+        await run("SET session_replication_role = replica");
+        await run(`SET ROLE ${role}`);
+        const list = [m("1", "RESET ALL;\nRESET ROLE;\nSET session_replication_role = origin;\n"), m("2", `CREATE TABLE ${b} (id int);\n`)];
+        await new Migrator(db, { migrations: list, table }).migrate();
+        const [row] = await run(`SELECT current_user::text AS me, current_setting('session_replication_role') AS srr, (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = '${b}') AS owner`) as { me: string; srr: string; owner: string }[];
+        assert.deepEqual(row, { me: role, srr: "replica", owner: role });
+      } finally {
+        await run("RESET ROLE");
+        await run("RESET session_replication_role");
+        await run(`DROP TABLE IF EXISTS ${b}, ${table}`);
+        await run(`REVOKE ALL ON SCHEMA public FROM ${role}`);
+        await run(`DROP ROLE IF EXISTS ${role}`);
+        if (engine.name !== "pglite") await (db as postgres.Sql).end();
+      }
+    });
+
     withDb("a migration that breaks our bookkeeping: reported as ours (not as a line of the file), nothing committed", async (d) => {
       const [a, table] = [fresh("a"), fresh("versions")];
       const list = [m("1", "SELECT 1;\n"), m("2", `CREATE TABLE ${a} (id int);\nALTER TABLE ${table} RENAME TO ${table}_gone;\n`)];
