@@ -160,7 +160,7 @@ async function prepare(entry: Entry, migrations: Migration[], options: TestDatab
  * Starting an instance leaves a few hundred MB of garbage (the loader's copies of the 40 MB snapshot; in a new
  * cache, the memory of the instance that ran initdb), which a runtime collects only when it needs to: a test
  * process kept it all along. Collected here, once per set of migrations, where the runtime lets us (Bun, or Node
- * with --expose-gc); about 10 ms.
+ * with --expose-gc); about 20 ms.
  */
 function collectGarbage(): void {
   const g = globalThis as { Bun?: { gc(force: boolean): void }; gc?: () => void };
