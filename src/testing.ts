@@ -223,8 +223,12 @@ async function loadIfMigrated(snapshot: Blob, migrations: Migration[], options: 
   return undefined;
 }
 
-/** How long an instance stays idle before it is closed: tests come back within milliseconds. */
-const IDLE_CLOSE_MS = 1000;
+/**
+ * How long an instance stays idle before it is closed: the next test comes back within milliseconds, and a
+ * process with nothing left to do exits this long after its last test. A test that comes later than this gets a
+ * new instance from the snapshot (hundreds of milliseconds) instead of a reset one.
+ */
+const IDLE_CLOSE_MS = 500;
 
 /**
  * Puts an instance in its idle list, and closes it if no test takes it within IDLE_CLOSE_MS. PGlite runs
