@@ -38,6 +38,15 @@ for (const engine of engines) {
     after(async () => {
       if (shared) await (await shared).close();
     });
+    /** One connection, so that a library user's session state and the run share a session; `end` closes it. */
+    const oneSession = (d: TestDatabase) => {
+      const db = engine.name === "pglite" ? d.db : postgres(d.url!, { max: 1, onnotice: () => {} });
+      const run = (text: string) => engine.name === "pglite" ? d.query(text) : (db as postgres.Sql).unsafe(text);
+      const end = async () => {
+        if (engine.name !== "pglite") await (db as postgres.Sql).end();
+      };
+      return { db, run, end };
+    };
     const withDb = (name: string, fn: (d: TestDatabase) => Promise<void>, serverOnly = false) =>
       test(name, { timeout: 120_000 }, async (t) => {
         if (!(await engine.available())) return t.skip("no PostgreSQL server here");
@@ -93,9 +102,7 @@ for (const engine of engines) {
 
     withDb("RESET ALL in a migration: the library user's own session settings come back for the next migration", async (d) => {
       const [s, b, table] = [fresh("app"), fresh("b"), fresh("versions")];
-      // One connection, so that the user's SET and the run share a session.
-      const db = engine.name === "pglite" ? d.db : postgres(d.url!, { max: 1, onnotice: () => {} });
-      const run = (text: string) => engine.name === "pglite" ? d.query(text) : (db as postgres.Sql).unsafe(text);
+      const { db, run, end } = oneSession(d);
       try {
         await run(`CREATE SCHEMA ${s}`);
         await run(`SET search_path TO ${s}, public`);
@@ -107,14 +114,13 @@ for (const engine of engines) {
         assert.match(path.p, new RegExp(`^${s}, public$`));
       } finally {
         await run("RESET search_path");
-        if (engine.name !== "pglite") await (db as postgres.Sql).end();
+        await end();
       }
     });
 
     withDb("a superuser's session setting kept under a lesser role it then SET: both come back for the next migration, no permission error", async (d) => {
       const [role, b, table] = [fresh("lesser"), fresh("b"), fresh("versions")];
-      const db = engine.name === "pglite" ? d.db : postgres(d.url!, { max: 1, onnotice: () => {} });
-      const run = (text: string) => engine.name === "pglite" ? d.query(text) : (db as postgres.Sql).unsafe(text);
+      const { db, run, end } = oneSession(d);
       try {
         await run(`CREATE ROLE ${role}`);
         await run(`GRANT ALL ON SCHEMA public TO ${role}`);
@@ -131,7 +137,7 @@ for (const engine of engines) {
         await run(`DROP TABLE IF EXISTS ${b}, ${table}`);
         await run(`REVOKE ALL ON SCHEMA public FROM ${role}`);
         await run(`DROP ROLE IF EXISTS ${role}`);
-        if (engine.name !== "pglite") await (db as postgres.Sql).end();
+        await end();
       }
     });
 
